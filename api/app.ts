@@ -1,0 +1,41 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from '../core/log.ts';
+import packageJson from '../package.json' with { type: 'json' };
+import { configPlugin, databasePlugin, temporalPlugin, warehousePlugin, type ApiConfig } from './plugins/components.ts';
+import { errorsPlugin } from './plugins/errors.ts';
+import { consolePlugin } from './plugins/console.ts';
+import { healthRoutes } from './routes/health.ts';
+import { selfCheckRoutes } from './routes/self-checks.ts';
+
+/**
+ * Start-up order: external components (config, database, warehouse, Temporal), then the app's own
+ * plugins (errors, OpenAPI), then routes and the console.
+ */
+export async function buildApp(config: ApiConfig, logger?: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: false,
+    bodyLimit: 10 * 1024 * 1024,
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  }) as unknown as FastifyInstance;
+
+  await app.register(configPlugin, { config });
+  await app.register(databasePlugin);
+  await app.register(warehousePlugin);
+  await app.register(temporalPlugin);
+
+  await app.register(errorsPlugin);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: '中小学一卡通集中平台 API (K-12 one-card platform)', version: packageJson.version },
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(selfCheckRoutes);
+  await app.register(consolePlugin);
+  return app;
+}

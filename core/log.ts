@@ -1,0 +1,26 @@
+import fs from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { varPath } from './paths.ts';
+
+export type { Logger };
+
+/**
+ * One JSON log file per process under var/log/, and the same lines on stdout so the launcher can show
+ * which process said what. Key material and passwords must never be passed to a logger: the redact list
+ * is a last line of defence, not the rule.
+ */
+export function createProcessLogger(processName: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  const logDir = varPath('log');
+  fs.mkdirSync(logDir, { recursive: true });
+  const file = pino.destination({ dest: `${logDir}/${processName}.log`, append: true, mkdir: true, sync: false });
+  const streams: pino.StreamEntry[] = [{ level: level as pino.Level, stream: file }];
+  if (process.env.ONECARD_LOG_STDOUT !== '0') streams.push({ level: level as pino.Level, stream: process.stdout });
+  return pino(
+    {
+      level,
+      base: { proc: processName, pid: process.pid },
+      redact: { paths: ['password', '*.password', 'authorization', '*.authorization', 'key', '*.key'], censor: '[redacted]' },
+    },
+    pino.multistream(streams),
+  );
+}

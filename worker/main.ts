@@ -1,0 +1,55 @@
+// The Temporal worker process: runs every workflow and activity of the platform.
+import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { loadConfig, redactUrl } from '../core/config.ts';
+import { createPool } from '../core/db/pool.ts';
+import { createProcessLogger } from '../core/log.ts';
+import { createWarehouseClient } from '../core/warehouse-client.ts';
+import { announceReady, onShutdown } from '../system/lifeline.ts';
+import { createWorker, workerIdentity } from './worker.ts';
+
+const log = createProcessLogger('worker');
+
+async function main(): Promise<void> {
+  const config = loadConfig(['DATABASE_URL', 'TEMPORAL_ADDRESS', 'CLICKHOUSE_URL']);
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) => log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
+      trace: (message, meta) => log.trace(meta ?? {}, message),
+      debug: (message, meta) => log.debug(meta ?? {}, message),
+      info: (message, meta) => log.info(meta ?? {}, message),
+      warn: (message, meta) => log.warn(meta ?? {}, message),
+      error: (message, meta) => log.error(meta ?? {}, message),
+    },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
+  const db = createPool(config.DATABASE_URL, { application: 'onecard-worker' });
+  const warehouse = createWarehouseClient(config.CLICKHOUSE_URL, { application: 'onecard-worker' });
+  const { worker, connection } = await createWorker({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    deps: { db, warehouse },
+    log,
+  });
+  const running = worker.run();
+  const closeAll = async () => {
+    await running.catch((error: unknown) => log.error({ err: error }, 'worker stopped with an error'));
+    await Promise.all([connection.close(), db.end(), warehouse.close()]);
+  };
+  onShutdown(async (reason) => {
+    log.info({ reason }, 'stopping the worker: finishing the tasks in hand');
+    worker.shutdown();
+    await closeAll();
+    log.info('worker stopped');
+  });
+  log.info(
+    { identity: workerIdentity(), temporal: config.TEMPORAL_ADDRESS, warehouse: redactUrl(config.CLICKHOUSE_URL) },
+    'worker polling',
+  );
+  announceReady({ identity: workerIdentity() });
+  await running;
+}
+
+main().catch((error: unknown) => {
+  log.fatal({ err: error }, `worker failed: ${(error as Error).message}`);
+  process.exit(1);
+});
