@@ -1,0 +1,16 @@
+import type { ReactNode } from 'react';
+import { Layout as RaLayout, Menu } from 'react-admin';
+import MonitorHeartIcon from '@mui/icons-material/MonitorHeart';
+
+// The menu lists the custom pages first, then one entry per <Resource> as they are added.
+const AppMenu = () => (
+  <Menu>
+    <Menu.Item to="/" primaryText="onecard.menu.status" leftIcon={<MonitorHeartIcon />} />
+    <Menu.ResourceItems />
+  </Menu>
+);
+
+// The default app bar already carries the locale switcher (i18nProvider.getLocales() has two locales).
+export const Layout = ({ children }: { children: ReactNode }) => (
+  <RaLayout menu={AppMenu}>{children}</RaLayout>
+);

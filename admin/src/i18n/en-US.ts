@@ -1,0 +1,51 @@
+import englishMessages from 'ra-language-english';
+import type { AppMessages } from './zh-CN.ts';
+
+export const enUSAppMessages: AppMessages = {
+  onecard: {
+    title: 'K-12 One-Card Platform',
+    menu: {
+      status: 'System status',
+    },
+    status: {
+      title: 'System status',
+      overall: 'Platform status',
+      platform_version: 'Platform version %{version}',
+      checked_at: 'Checked at %{time}',
+      auto_refresh: 'Refreshes every %{seconds} s',
+      loading: 'Fetching system status…',
+      fetch_failed: 'Cannot fetch the system status',
+      stale: 'Showing the last result, from %{time}; it may be out of date.',
+      state: {
+        up: 'Up',
+        down: 'Down',
+        degraded: 'Degraded',
+        unknown: 'Unknown',
+      },
+      columns: {
+        component: 'Component',
+        status: 'Status',
+        version: 'Version',
+        latency: 'Latency',
+        endpoint: 'Endpoint',
+        error: 'Error',
+      },
+      latency_ms: '%{ms} ms',
+      components: {
+        postgres: 'Ledger database (PostgreSQL)',
+        temporal: 'Workflow engine (Temporal)',
+        warehouse: 'Data warehouse (ClickHouse)',
+        worker: 'Workflow worker (Worker)',
+      },
+      links: {
+        title: 'Links',
+        temporal_web_ui: 'Temporal Web UI',
+        temporal_web_ui_unknown: 'Temporal Web UI address unknown',
+        openapi: 'API reference (OpenAPI)',
+      },
+    },
+  },
+  resources: {},
+};
+
+export const enUSMessages = { ...englishMessages, ...enUSAppMessages };
