@@ -1,7 +1,7 @@
 import { Admin, CustomRoutes, reactRouterProvider } from 'react-admin';
 import { createDataProvider } from './dataProvider.ts';
 import { i18nProvider } from './i18n/index.ts';
-import { Layout } from './Layout.tsx';
+import { AppTitle, Layout } from './Layout.tsx';
 import { StatusPage } from './status/index.ts';
 import { theme } from './theme.ts';
 
@@ -17,7 +17,7 @@ const dataProvider = createDataProvider('/api');
  */
 export const App = () => (
   <Admin
-    title="onecard.title"
+    title={<AppTitle />}
     dataProvider={dataProvider}
     i18nProvider={i18nProvider}
     layout={Layout}

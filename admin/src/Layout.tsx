@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { Layout as RaLayout, Menu } from 'react-admin';
+import { Layout as RaLayout, Menu, useTranslate } from 'react-admin';
 import MonitorHeartIcon from '@mui/icons-material/MonitorHeart';
 
 // The menu lists the custom pages first, then one entry per <Resource> as they are added.
@@ -14,3 +14,6 @@ const AppMenu = () => (
 export const Layout = ({ children }: { children: ReactNode }) => (
   <RaLayout menu={AppMenu}>{children}</RaLayout>
 );
+
+// react-admin shows the Admin title untranslated on pages without their own <Title>, so translate it here.
+export const AppTitle = () => <>{useTranslate()('onecard.title')}</>;
