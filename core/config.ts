@@ -11,6 +11,7 @@ const schema = {
     DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     TEMPORAL_ADDRESS: { type: 'string', pattern: '^[^\\s/:]+:[0-9]+$' },
     TEMPORAL_NAMESPACE: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' },
+    TEMPORAL_TASK_QUEUE: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' },
     TEMPORAL_UI_URL: { type: 'string', pattern: '^https?://' },
     CLICKHOUSE_URL: { type: 'string', pattern: '^https?://' },
     API_HOST: { type: 'string', default: '127.0.0.1' },
@@ -23,6 +24,7 @@ export interface PlatformConfig {
   DATABASE_URL?: string;
   TEMPORAL_ADDRESS?: string;
   TEMPORAL_NAMESPACE?: string;
+  TEMPORAL_TASK_QUEUE?: string;
   TEMPORAL_UI_URL?: string;
   CLICKHOUSE_URL?: string;
   API_HOST: string;

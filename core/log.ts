@@ -9,12 +9,16 @@ export type { Logger };
  * which process said what. Key material and passwords must never be passed to a logger: the redact list
  * is a last line of defence, not the rule.
  */
-export function createProcessLogger(processName: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createProcessLogger(
+  processName: string,
+  options: { level?: string; stdout?: boolean } = {},
+): Logger {
+  const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
   const logDir = varPath('log');
   fs.mkdirSync(logDir, { recursive: true });
   const file = pino.destination({ dest: `${logDir}/${processName}.log`, append: true, mkdir: true, sync: false });
   const streams: pino.StreamEntry[] = [{ level: level as pino.Level, stream: file }];
-  if (process.env.ONECARD_LOG_STDOUT !== '0') streams.push({ level: level as pino.Level, stream: process.stdout });
+  if ((options.stdout ?? true) && process.env.ONECARD_LOG_STDOUT !== '0') streams.push({ level: level as pino.Level, stream: process.stdout });
   return pino(
     {
       level,

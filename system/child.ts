@@ -14,6 +14,8 @@ export interface ChildSpec {
   ready: (child: ManagedChild, signal: AbortSignal) => Promise<void>;
   readyTimeoutMs: number;
   stopTimeoutMs?: number;
+  /** Told the pid as soon as the process exists, before it is ready (the launcher's lock records it). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface ManagedChild {
@@ -39,6 +41,7 @@ export async function startChild(spec: ChildSpec, sink: LineSink): Promise<Manag
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   });
+  if (child.pid) spec.onSpawn?.(child.pid);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) readline.createInterface({ input: stream }).on('line', (line) => sink(spec.name, line));

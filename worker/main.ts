@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const { worker, connection } = await createWorker({
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { db, warehouse },
     log,
   });

@@ -13,7 +13,7 @@ declare module 'fastify' {
     config: ApiConfig;
     db: Pool;
     warehouse: ClickHouseClient;
-    temporal: { client: Client; connection: Connection; settings: TemporalSettings; namespace: string };
+    temporal: { client: Client; connection: Connection; settings: TemporalSettings; namespace: string; taskQueue: string };
   }
 }
 
@@ -48,7 +48,8 @@ export const temporalPlugin = fp(
     const namespace = app.config.TEMPORAL_NAMESPACE ?? settings.namespace;
     // Lazy: the API starts, and /health says so, even while Temporal is still coming up.
     const connection = Connection.lazy({ address: app.config.TEMPORAL_ADDRESS, connectTimeout: 2_000 });
-    app.decorate('temporal', { client: new Client({ connection, namespace }), connection, settings, namespace });
+    const taskQueue = app.config.TEMPORAL_TASK_QUEUE ?? settings.taskQueue;
+    app.decorate('temporal', { client: new Client({ connection, namespace }), connection, settings, namespace, taskQueue });
     app.addHook('onClose', async () => connection.close());
   },
   { name: 'temporal', dependencies: ['config'] },

@@ -72,7 +72,7 @@ function hostAndPort(url: string): string {
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const { temporal } = app;
-  const taskQueue = temporal.settings.taskQueue;
+  const { taskQueue } = temporal;
 
   async function workerVersion(): Promise<string> {
     const answer = await temporal.client.workflowService.describeTaskQueue({

@@ -46,11 +46,11 @@ export async function selfCheckRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { checkId } = request.body;
       const workflowId = workflowIds.selfCheck(checkId);
-      const { client, settings } = app.temporal;
+      const { client, taskQueue } = app.temporal;
       try {
         await client.workflow.start(workflowTypes.selfCheck, {
           workflowId,
-          taskQueue: settings.taskQueue,
+          taskQueue,
           args: [{ checkId, requestedAt: new Date().toISOString() }],
           searchAttributes: { BusinessKey: [workflowId] },
           workflowExecutionTimeout: '5 minutes',
