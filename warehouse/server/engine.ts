@@ -182,7 +182,7 @@ export class WarehouseEngine {
         const r = await this.native.InsertRawAsyncConnection(conn.connection, w.prefix, w.data, false);
         return {
           bytes: new Uint8Array(0),
-          summary: { readRows: r.rowsWritten, readBytes: w.data.length, writtenRows: r.rowsWritten, writtenBytes: r.bytesWritten, resultBytes: 0, elapsedS: r.elapsed },
+          summary: { readRows: r.rowsWritten, readBytes: w.data.length, writtenRows: r.rowsWritten, writtenBytes: r.bytesWritten, resultRows: 0, resultBytes: 0, elapsedS: r.elapsed },
         };
       }
       const r = w.params
@@ -190,7 +190,8 @@ export class WarehouseEngine {
         : await this.native.QueryAsyncConnection(conn.connection, w.sql, w.format);
       return {
         bytes: r.bytes,
-        summary: { readRows: r.rowsRead, readBytes: r.bytesRead, writtenRows: 0, writtenBytes: 0, resultBytes: r.bytes.length, elapsedS: r.elapsed },
+        // chDB's rowsRead/bytesRead describe the result, not the scan.
+        summary: { readRows: 0, readBytes: 0, writtenRows: 0, writtenBytes: 0, resultRows: r.rowsRead, resultBytes: r.bytes.length, elapsedS: r.elapsed },
       };
     } finally {
       if (owned) conn.close();

@@ -26,11 +26,16 @@ export type Summary = {
   readBytes: number;
   writtenRows: number;
   writtenBytes: number;
+  resultRows: number;
   resultBytes: number;
   elapsedS: number;
 };
 
-/** X-ClickHouse-Summary, numbers as strings like ClickHouse. result_rows is not reported: chDB does not expose it. */
+/**
+ * X-ClickHouse-Summary, numbers as strings like ClickHouse. chDB reports the result's rows and bytes but not
+ * how many rows a SELECT scanned, so read_rows/read_bytes are 0 for SELECTs (for INSERTs they are the rows
+ * and bytes parsed from the body, as in ClickHouse).
+ */
 export function summaryHeader(s: Summary): string {
   return JSON.stringify({
     read_rows: String(s.readRows),
@@ -38,9 +43,10 @@ export function summaryHeader(s: Summary): string {
     written_rows: String(s.writtenRows),
     written_bytes: String(s.writtenBytes),
     total_rows_to_read: '0',
+    result_rows: String(s.resultRows),
     result_bytes: String(s.resultBytes),
     elapsed_ns: String(Math.round(s.elapsedS * 1e9)),
   });
 }
 
-export const EMPTY_SUMMARY: Summary = { readRows: 0, readBytes: 0, writtenRows: 0, writtenBytes: 0, resultBytes: 0, elapsedS: 0 };
+export const EMPTY_SUMMARY: Summary = { readRows: 0, readBytes: 0, writtenRows: 0, writtenBytes: 0, resultRows: 0, resultBytes: 0, elapsedS: 0 };

@@ -10,7 +10,7 @@ import { WarehouseEngine, type Work } from './engine.ts';
 import { ClickHouseHttpError, Codes, renderError, type ErrorCatalog } from './errors.ts';
 import { EMPTY_SUMMARY, contentTypeFor, summaryHeader, type Summary } from './formats.ts';
 import { effectiveReadonly, parseParams } from './params.ts';
-import { inspectStatement, splitInsert } from './sql-scan.ts';
+import { READONLY_LEADERS, inspectStatement, splitInsert, statementLeaders } from './sql-scan.ts';
 
 /**
  * The ClickHouse HTTP interface over the process's chDB engine. Every other process, dbt and analysts'
@@ -122,6 +122,10 @@ export async function startWarehouseServer(opts: WarehouseServerOptions): Promis
       const { work, outputFormat } = buildWork(params.query, body, format, params.queryParams);
       format = outputFormat;
       const readonly = effectiveReadonly(principal.readonly, method, params.readonlyParam);
+      if (readonly === 1 && work.kind === 'query') {
+        const refused = statementLeaders(work.sql).find((w) => !READONLY_LEADERS.has(w));
+        if (refused) throw new ClickHouseHttpError(Codes.READONLY, `${principal.user}: Cannot execute query in readonly mode (${refused} is not a read-only statement)`);
+      }
       const timeoutS = Math.min(params.sessionTimeoutS ?? DEFAULT_SESSION_TIMEOUT_S, MAX_SESSION_TIMEOUT_S);
       const result = await engine.execute({
         user: principal.user,

@@ -199,3 +199,30 @@ export function inspectStatement(s: string): StatementInfo {
   }
   return { empty: all.length === 0 || all.every((t) => t.kind === 'punct' && t.text === ';'), outputFormat, intoOutfile };
 }
+
+/**
+ * The leading keyword of every top-level statement in the text (`(` for a parenthesised query).
+ * Used as a second, allow-list layer for read-only users on top of the engine's `readonly` setting,
+ * which governs data and settings but leaves grant-governed statements (SYSTEM STOP MERGES, KILL QUERY)
+ * to access rights that chDB does not model.
+ */
+export function statementLeaders(s: string): string[] {
+  const leaders: string[] = [];
+  let depth = 0;
+  let atStart = true;
+  for (const t of tokens(s)) {
+    if (atStart) {
+      if (t.kind === 'punct' && t.text === ';') continue;
+      leaders.push(t.kind === 'word' ? t.text.toUpperCase() : t.text);
+      atStart = false;
+    }
+    if (t.kind !== 'punct') continue;
+    if (t.text === '(' || t.text === '[') depth++;
+    else if (t.text === ')' || t.text === ']') depth--;
+    else if (t.text === ';' && depth <= 0) atStart = true;
+  }
+  return leaders;
+}
+
+/** Statements a read-only user may send (the engine still refuses whatever among them would write). */
+export const READONLY_LEADERS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXISTS', 'EXPLAIN', 'USE', 'SET', '(']);
