@@ -15,7 +15,8 @@ const asAnalyst = () => ({ authorization: basic('analyst', wh.analystPassword) }
 async function post(sql: string | Buffer, opts: { params?: Record<string, string>; headers?: Record<string, string> } = {}) {
   const u = new URL(wh.url);
   for (const [k, v] of Object.entries(opts.params ?? {})) u.searchParams.set(k, v);
-  const res = await fetch(u, { method: 'POST', body: sql, headers: opts.headers ?? asSystem() });
+  const body = typeof sql === 'string' ? sql : new Uint8Array(sql.buffer as ArrayBuffer, sql.byteOffset, sql.length);
+  const res = await fetch(u, { method: 'POST', body, headers: opts.headers ?? asSystem() });
   return { res, bytes: Buffer.from(await res.arrayBuffer()) };
 }
 

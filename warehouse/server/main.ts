@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) {
       logger.fatal(err.message);
       process.stderr.write(`warehouse: ${err.message}\n`);
-      process.exit(2);
+      process.exitCode = 2; // not process.exit(): let the async log file flush
+      return;
     }
     throw err;
   }
@@ -41,7 +42,8 @@ async function main(): Promise<void> {
     const msg = err instanceof PortInUseError ? err.message : `cannot start: ${(err as Error).message}`;
     logger.fatal(msg);
     process.stderr.write(`warehouse: ${msg}\n`);
-    process.exit(1);
+    process.exitCode = 1;
+    return;
   }
 
   let stopping = false;
@@ -56,10 +58,11 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await server.close();
-    } finally {
-      logger.flush();
-      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'error while closing the warehouse');
+      process.exitCode = 1;
     }
+    logger.flush(() => process.exit());
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -71,5 +74,6 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   logger.fatal({ err }, 'warehouse crashed');
-  process.exit(1);
+  process.stderr.write(`warehouse crashed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
 });
