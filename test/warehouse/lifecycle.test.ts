@@ -24,7 +24,9 @@ describe('warehouse process lifecycle', () => {
     await applyWarehouseSchema(c1);
     await c1.insert({
       table: 'onecard.self_checks',
-      values: [{ check_id: 'c-1', started_at: '2026-09-01 07:00:00.123', component: 'warehouse', detail: 'ok' }],
+      values: [
+        { check_id: 'c-1', started_at: '2026-09-01 07:00:00.123', component: 'warehouse', detail: 'ok' },
+      ],
       format: 'JSONEachRow',
     });
     await c1.close();
@@ -33,8 +35,13 @@ describe('warehouse process lifecycle', () => {
     const second = await startWarehouse({ dataDir, systemPassword: 's2' });
     running.push(second);
     const c2 = createClient({ url: second.url, username: 'onecard', password: 's2' });
-    const rs = await c2.query({ query: 'SELECT check_id, started_at, component FROM onecard.self_checks', format: 'JSONEachRow' });
-    expect(await rs.json()).toEqual([{ check_id: 'c-1', started_at: '2026-09-01 07:00:00.123', component: 'warehouse' }]);
+    const rs = await c2.query({
+      query: 'SELECT check_id, started_at, component FROM onecard.self_checks',
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      { check_id: 'c-1', started_at: '2026-09-01 07:00:00.123', component: 'warehouse' },
+    ]);
     await c2.close();
 
     // A second process on the same port says which port and which variable to change.
@@ -51,7 +58,11 @@ describe('warehouse process lifecycle', () => {
   });
 
   it('names the bad variable when the environment is invalid', async () => {
-    const bad = forkWarehouse({ ONECARD_VAR_DIR: path.join(path.dirname(dataDir), 'var3'), WAREHOUSE_PORT: 'eighty', WAREHOUSE_SYSTEM_PASSWORD: '' });
+    const bad = forkWarehouse({
+      ONECARD_VAR_DIR: path.join(path.dirname(dataDir), 'var3'),
+      WAREHOUSE_PORT: 'eighty',
+      WAREHOUSE_SYSTEM_PASSWORD: '',
+    });
     expect(await exitOf(bad.child)).toBe(2);
     expect(bad.output()).toContain('WAREHOUSE_PORT');
     expect(bad.output()).toContain('WAREHOUSE_SYSTEM_PASSWORD');

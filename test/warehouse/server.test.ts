@@ -8,14 +8,19 @@ let wh: StartedWarehouse;
 let sys: ClickHouseClient;
 let analyst: ClickHouseClient;
 
-const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+const basic = (user: string, password: string) =>
+  'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 const asSystem = () => ({ authorization: basic('onecard', wh.systemPassword) });
 const asAnalyst = () => ({ authorization: basic('analyst', wh.analystPassword) });
 
-async function post(sql: string | Buffer, opts: { params?: Record<string, string>; headers?: Record<string, string> } = {}) {
+async function post(
+  sql: string | Buffer,
+  opts: { params?: Record<string, string>; headers?: Record<string, string> } = {},
+) {
   const u = new URL(wh.url);
   for (const [k, v] of Object.entries(opts.params ?? {})) u.searchParams.set(k, v);
-  const body = typeof sql === 'string' ? sql : new Uint8Array(sql.buffer as ArrayBuffer, sql.byteOffset, sql.length);
+  const body =
+    typeof sql === 'string' ? sql : new Uint8Array(sql.buffer as ArrayBuffer, sql.byteOffset, sql.length);
   const res = await fetch(u, { method: 'POST', body, headers: opts.headers ?? asSystem() });
   return { res, bytes: Buffer.from(await res.arrayBuffer()) };
 }
@@ -32,7 +37,8 @@ beforeAll(async () => {
   analyst = createClient({ url: wh.url, username: 'analyst', password: wh.analystPassword });
   await sys.command({ query: 'CREATE DATABASE IF NOT EXISTS t' });
   await sys.command({
-    query: 'CREATE TABLE t.cards (id UInt64, school String, balance_fen Int64, at DateTime64(3)) ENGINE = MergeTree ORDER BY id',
+    query:
+      'CREATE TABLE t.cards (id UInt64, school String, balance_fen Int64, at DateTime64(3)) ENGINE = MergeTree ORDER BY id',
   });
 }, 90_000);
 
@@ -59,7 +65,10 @@ describe('health and plain HTTP', () => {
     expect(res.headers.get('x-clickhouse-format')).toBe('TabSeparated');
     expect(res.headers.get('content-type')).toBe('text/tab-separated-values; charset=UTF-8');
     expect(await res.text()).toMatch(/^26\.\d+\.\d+\.\d+\n$/);
-    const w = await fetch(`${wh.url}/`, { method: 'POST', body: "INSERT INTO t.cards VALUES (1, 'x', 1, now())" });
+    const w = await fetch(`${wh.url}/`, {
+      method: 'POST',
+      body: "INSERT INTO t.cards VALUES (1, 'x', 1, now())",
+    });
     expect(w.status).toBe(500);
     expect(w.headers.get('x-clickhouse-exception-code')).toBe('164');
   });
@@ -74,7 +83,9 @@ describe('health and plain HTTP', () => {
   });
 
   it('echoes query_id and reports a summary', async () => {
-    const { res, bytes } = await post('SELECT number FROM numbers(1000)', { params: { query_id: 'qid-123' } });
+    const { res, bytes } = await post('SELECT number FROM numbers(1000)', {
+      params: { query_id: 'qid-123' },
+    });
     expect(res.headers.get('x-clickhouse-query-id')).toBe('qid-123');
     const summary = JSON.parse(res.headers.get('x-clickhouse-summary')!);
     expect(summary.result_rows).toBe('1000');
@@ -82,7 +93,10 @@ describe('health and plain HTTP', () => {
   });
 
   it('refuses GET writes (readonly=2 on GET, as ClickHouse)', async () => {
-    const res = await fetch(`${wh.url}/?query=${encodeURIComponent('CREATE TABLE t.nope (a UInt8) ENGINE = Memory')}`, { headers: asSystem() });
+    const res = await fetch(
+      `${wh.url}/?query=${encodeURIComponent('CREATE TABLE t.nope (a UInt8) ENGINE = Memory')}`,
+      { headers: asSystem() },
+    );
     expect(res.headers.get('x-clickhouse-exception-code')).toBe('164');
   });
 });
@@ -94,13 +108,19 @@ describe('@clickhouse/client', () => {
       values: [
         { id: 1, school: '第一中学', balance_fen: 1500, at: '2026-09-01 07:30:00.000' },
         { id: 2, school: '实验小学', balance_fen: -20, at: '2026-09-01 07:31:00.000' },
-        { id: 3, school: "O'Brien \\ tab\there", balance_fen: '9007199254740993', at: '2026-09-01 07:32:00.000' },
+        {
+          id: 3,
+          school: "O'Brien \\ tab\there",
+          balance_fen: '9007199254740993',
+          at: '2026-09-01 07:32:00.000',
+        },
       ],
       format: 'JSONEachRow',
     });
     expect(r.summary?.written_rows).toBe('3');
     const rs = await sys.query({
-      query: 'SELECT id, school, balance_fen FROM t.cards WHERE school = {school:String} OR id > {min:UInt64} ORDER BY id',
+      query:
+        'SELECT id, school, balance_fen FROM t.cards WHERE school = {school:String} OR id > {min:UInt64} ORDER BY id',
       query_params: { school: '第一中学', min: 2 },
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
@@ -112,14 +132,19 @@ describe('@clickhouse/client', () => {
   });
 
   it('binds a parameter that looks like SQL as a plain value', async () => {
-    const rs = await sys.query({ query: 'SELECT {s:String} AS s', query_params: { s: "x'; DROP TABLE t.cards; --" }, format: 'JSONEachRow' });
+    const rs = await sys.query({
+      query: 'SELECT {s:String} AS s',
+      query_params: { s: "x'; DROP TABLE t.cards; --" },
+      format: 'JSONEachRow',
+    });
     expect(await rs.json()).toEqual([{ s: "x'; DROP TABLE t.cards; --" }]);
     const exists = await sys.query({ query: 'EXISTS TABLE t.cards', format: 'JSONEachRow' });
     expect(await exists.json()).toEqual([{ result: 1 }]);
   });
 
   it('returns RowBinary bytes identical to chDB', async () => {
-    const sql = "SELECT number AS n, toString(number) AS s, toDateTime64('2026-01-02 03:04:05.678', 3, 'UTC') AS d FROM numbers(5)";
+    const sql =
+      "SELECT number AS n, toString(number) AS s, toDateTime64('2026-01-02 03:04:05.678', 3, 'UTC') AS d FROM numbers(5)";
     const r = await sys.exec({ query: `${sql} FORMAT RowBinary` });
     const got = await streamBytes(r.stream);
     const want = Buffer.from((await queryAsync(sql, { format: 'RowBinary' })).bytes());
@@ -133,16 +158,25 @@ describe('@clickhouse/client', () => {
     await sys.command({ query: 'INSERT INTO scratch VALUES (7)', session_id: a });
     const inA = await sys.query({ query: 'SELECT x FROM scratch', session_id: a, format: 'JSONEachRow' });
     expect(await inA.json()).toEqual([{ x: 7 }]);
-    await expect(sys.query({ query: 'SELECT x FROM scratch', session_id: b, format: 'JSONEachRow' })).rejects.toMatchObject({ code: '60' });
-    await expect(sys.query({ query: 'SELECT x FROM scratch', format: 'JSONEachRow' })).rejects.toMatchObject({ code: '60' });
+    await expect(
+      sys.query({ query: 'SELECT x FROM scratch', session_id: b, format: 'JSONEachRow' }),
+    ).rejects.toMatchObject({ code: '60' });
+    await expect(sys.query({ query: 'SELECT x FROM scratch', format: 'JSONEachRow' })).rejects.toMatchObject({
+      code: '60',
+    });
     // A session belongs to its user.
-    await expect(analyst.query({ query: 'SELECT x FROM scratch', session_id: a, format: 'JSONEachRow' })).rejects.toMatchObject({ code: '373' });
+    await expect(
+      analyst.query({ query: 'SELECT x FROM scratch', session_id: a, format: 'JSONEachRow' }),
+    ).rejects.toMatchObject({ code: '373' });
   });
 
   it('reports ClickHouse errors with their codes', async () => {
     // (the client's own regex takes the first "(UPPER)" group as the type, here "(SELEC)", as with a real server)
     await expect(sys.query({ query: 'SELEC 1' })).rejects.toMatchObject({ code: '62' });
-    await expect(sys.query({ query: 'SELECT * FROM t.missing' })).rejects.toMatchObject({ code: '60', type: 'UNKNOWN_TABLE' });
+    await expect(sys.query({ query: 'SELECT * FROM t.missing' })).rejects.toMatchObject({
+      code: '60',
+      type: 'UNKNOWN_TABLE',
+    });
   });
 
   it('refuses a wrong password with AUTHENTICATION_FAILED (516)', async () => {
@@ -155,14 +189,31 @@ describe('@clickhouse/client', () => {
 describe('formats are byte-exact', () => {
   const sql =
     "SELECT number AS id, toInt64(number) - 2 AS signed, toString(number) || '\\t\"q\"' AS s, toDate('2026-09-01') + number AS d, " +
-    "[number, number * 2] AS arr, if(number % 2 = 0, NULL, number) AS maybe, toDecimal64(number / 3, 2) AS dec FROM numbers(4)";
+    '[number, number * 2] AS arr, if(number % 2 = 0, NULL, number) AS maybe, toDecimal64(number / 3, 2) AS dec FROM numbers(4)';
   const formats = [
-    'TabSeparated', 'TSV', 'TabSeparatedWithNamesAndTypes', 'CSV', 'CSVWithNames', 'JSON', 'JSONCompact', 'JSONEachRow',
-    'JSONCompactEachRow', 'Native', 'RowBinary', 'RowBinaryWithNamesAndTypes', 'Parquet', 'Arrow', 'Values', 'Pretty', 'XML',
+    'TabSeparated',
+    'TSV',
+    'TabSeparatedWithNamesAndTypes',
+    'CSV',
+    'CSVWithNames',
+    'JSON',
+    'JSONCompact',
+    'JSONEachRow',
+    'JSONCompactEachRow',
+    'Native',
+    'RowBinary',
+    'RowBinaryWithNamesAndTypes',
+    'Parquet',
+    'Arrow',
+    'Values',
+    'Pretty',
+    'XML',
   ];
   const settings = ' SETTINGS output_format_write_statistics = 0';
   it.each(formats)('%s', async (format) => {
-    const want = Buffer.from((await queryAsync(`${sql} FORMAT ${format}${settings}`, { format: 'TabSeparated' })).bytes());
+    const want = Buffer.from(
+      (await queryAsync(`${sql} FORMAT ${format}${settings}`, { format: 'TabSeparated' })).bytes(),
+    );
     const { res, bytes } = await post(`${sql} FORMAT ${format}${settings}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-clickhouse-format')).toBe(format);
@@ -183,7 +234,8 @@ describe('formats are byte-exact', () => {
 describe('inserts over raw HTTP', () => {
   it('takes RowBinary and Native bodies as bytes', async () => {
     await post('CREATE TABLE t.bin (a UInt32, s String, d DateTime64(3)) ENGINE = MergeTree ORDER BY a');
-    const sel = "SELECT toUInt32(number) AS a, 'x\\0y' || toString(number) AS s, toDateTime64('2026-01-01 00:00:00', 3) AS d FROM numbers(100)";
+    const sel =
+      "SELECT toUInt32(number) AS a, 'x\\0y' || toString(number) AS s, toDateTime64('2026-01-01 00:00:00', 3) AS d FROM numbers(100)";
     const rb = Buffer.from((await queryAsync(sel, { format: 'RowBinary' })).bytes());
     const r1 = await post(rb, { params: { query: 'INSERT INTO t.bin FORMAT RowBinary' } });
     expect(r1.res.status).toBe(200);
@@ -196,7 +248,9 @@ describe('inserts over raw HTTP', () => {
   });
 
   it('takes the query and data in one body, and a 10 MB CSV body', async () => {
-    const r = await post('INSERT INTO t.bin FORMAT CSV\n1000,"a",2026-01-01 00:00:00\n1001,"b",2026-01-01 00:00:00\n');
+    const r = await post(
+      'INSERT INTO t.bin FORMAT CSV\n1000,"a",2026-01-01 00:00:00\n1001,"b",2026-01-01 00:00:00\n',
+    );
     expect(r.res.status).toBe(200);
     const line = (i: number) => `${i},"${'z'.repeat(80)}",2026-01-01 00:00:00\n`;
     const rows = 110_000;
@@ -211,15 +265,29 @@ describe('inserts over raw HTTP', () => {
 describe('URL settings', () => {
   it('applies settings that change results and ignores unknown ones', async () => {
     const q = 'SELECT toUInt64(5) AS n FORMAT JSONEachRow';
-    expect((await post(q, { params: { output_format_json_quote_64bit_integers: '1' } })).bytes.toString()).toBe('{"n":"5"}\n');
-    expect((await post(q, { params: { output_format_json_quote_64bit_integers: '0' } })).bytes.toString()).toBe('{"n":5}\n');
-    const limited = await post('SELECT number FROM numbers(10)', { params: { max_result_rows: '3', result_overflow_mode: 'throw' } });
+    expect(
+      (await post(q, { params: { output_format_json_quote_64bit_integers: '1' } })).bytes.toString(),
+    ).toBe('{"n":"5"}\n');
+    expect(
+      (await post(q, { params: { output_format_json_quote_64bit_integers: '0' } })).bytes.toString(),
+    ).toBe('{"n":5}\n');
+    const limited = await post('SELECT number FROM numbers(10)', {
+      params: { max_result_rows: '3', result_overflow_mode: 'throw' },
+    });
     expect(limited.res.headers.get('x-clickhouse-exception-code')).toBe('396');
     const tolerant = await post('SELECT 1', {
-      params: { wait_end_of_query: '1', send_progress_in_http_headers: '1', no_such_setting_at_all: 'x', buffer_size: '1000', date_time_input_format: 'best_effort' },
+      params: {
+        wait_end_of_query: '1',
+        send_progress_in_http_headers: '1',
+        no_such_setting_at_all: 'x',
+        buffer_size: '1000',
+        date_time_input_format: 'best_effort',
+      },
     });
     expect(tolerant.bytes.toString()).toBe('1\n');
-    const tz = await post("SELECT parseDateTimeBestEffort('2026-09-01T07:30:00Z')", { params: { session_timezone: 'Asia/Shanghai' } });
+    const tz = await post("SELECT parseDateTimeBestEffort('2026-09-01T07:30:00Z')", {
+      params: { session_timezone: 'Asia/Shanghai' },
+    });
     expect(tz.bytes.toString()).toBe('2026-09-01 15:30:00\n');
     const bad = await post('SELECT 1', { params: { max_result_rows: 'lots' } });
     expect(bad.res.status).toBe(400);
@@ -229,7 +297,7 @@ describe('URL settings', () => {
   it('uses the database parameter and compresses when asked', async () => {
     const r = await post('SELECT count() > 0 FROM cards', { params: { database: 't' } });
     expect(r.bytes.toString()).toBe('1\n');
-    const u = `${wh.url}/?enable_http_compression=1&query=${encodeURIComponent('SELECT repeat(\'a\', 1000)')}`;
+    const u = `${wh.url}/?enable_http_compression=1&query=${encodeURIComponent("SELECT repeat('a', 1000)")}`;
     const res = await fetch(u, { headers: { ...asSystem(), 'accept-encoding': 'gzip' } });
     expect(res.headers.get('content-encoding')).toBe('gzip');
     expect((await res.text()).length).toBe(1001);
@@ -265,20 +333,33 @@ describe('analyst is read-only (engine readonly=1)', () => {
   });
 
   it('cannot lift readonly through URL parameters, GET, or a raw insert', async () => {
-    const viaParam = await post("INSERT INTO t.cards VALUES (99, 'x', 1, now())", { headers: asAnalyst(), params: { readonly: '0' } });
+    const viaParam = await post("INSERT INTO t.cards VALUES (99, 'x', 1, now())", {
+      headers: asAnalyst(),
+      params: { readonly: '0' },
+    });
     expect(viaParam.res.headers.get('x-clickhouse-exception-code')).toBe('164');
-    const viaUrl = await post(Buffer.from('99,"x",1,"2026-01-01 00:00:00"\n'), { headers: asAnalyst(), params: { query: 'INSERT INTO t.cards FORMAT CSV' } });
+    const viaUrl = await post(Buffer.from('99,"x",1,"2026-01-01 00:00:00"\n'), {
+      headers: asAnalyst(),
+      params: { query: 'INSERT INTO t.cards FORMAT CSV' },
+    });
     expect(viaUrl.res.headers.get('x-clickhouse-exception-code')).toBe('164');
-    const viaSession = await post('CREATE TEMPORARY TABLE e (a UInt8)', { headers: asAnalyst(), params: { session_id: 'an-1' } });
+    const viaSession = await post('CREATE TEMPORARY TABLE e (a UInt8)', {
+      headers: asAnalyst(),
+      params: { session_id: 'an-1' },
+    });
     expect(viaSession.res.headers.get('x-clickhouse-exception-code')).toBe('164');
     const count = await post('SELECT count() FROM t.cards WHERE id = 99');
     expect(count.bytes.toString()).toBe('0\n');
   });
 
   it('still reads, with headers or URL credentials, and refuses INTO OUTFILE', async () => {
-    const r = await fetch(`${wh.url}/?user=analyst&password=${encodeURIComponent(wh.analystPassword)}&query=SELECT+count()>0+FROM+t.cards`);
+    const r = await fetch(
+      `${wh.url}/?user=analyst&password=${encodeURIComponent(wh.analystPassword)}&query=SELECT+count()>0+FROM+t.cards`,
+    );
     expect(await r.text()).toBe('1\n');
-    const h = await post('SELECT 1', { headers: { 'x-clickhouse-user': 'analyst', 'x-clickhouse-key': wh.analystPassword } });
+    const h = await post('SELECT 1', {
+      headers: { 'x-clickhouse-user': 'analyst', 'x-clickhouse-key': wh.analystPassword },
+    });
     expect(h.bytes.toString()).toBe('1\n');
     const o = await post("SELECT 1 INTO OUTFILE '/tmp/onecard-evil.csv'", { headers: asAnalyst() });
     expect(o.res.headers.get('x-clickhouse-exception-code')).toBe('358');
@@ -289,14 +370,20 @@ describe('analyst is read-only (engine readonly=1)', () => {
 
 describe('concurrency', () => {
   it('serves concurrent requests correctly and /ping during a long query', async () => {
-    const long = post('SELECT sleepEachRow(0.5) FROM numbers(4) SETTINGS max_block_size = 1, function_sleep_max_microseconds_per_block = 0');
+    const long = post(
+      'SELECT sleepEachRow(0.5) FROM numbers(4) SETTINGS max_block_size = 1, function_sleep_max_microseconds_per_block = 0',
+    );
     await new Promise((r) => setTimeout(r, 200));
     const t0 = Date.now();
     const ping = await fetch(wh.url + '/ping');
     expect(await ping.text()).toBe('Ok.\n');
     expect(Date.now() - t0).toBeLessThan(500);
     const many = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => sys.query({ query: 'SELECT {i:UInt32} * 2 AS v', query_params: { i }, format: 'JSONEachRow' }).then((r) => r.json<{ v: number }>())),
+      Array.from({ length: 20 }, (_, i) =>
+        sys
+          .query({ query: 'SELECT {i:UInt32} * 2 AS v', query_params: { i }, format: 'JSONEachRow' })
+          .then((r) => r.json<{ v: number }>()),
+      ),
     );
     expect(many.map((r) => r[0]!.v)).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
     expect((await long).res.status).toBe(200);

@@ -70,7 +70,10 @@ export async function startWarehouse(opts: StartWarehouseOptions = {}): Promise<
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`warehouse did not start in time:\n${output()}`)), opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`warehouse did not start in time:\n${output()}`)),
+      opts.timeoutMs ?? 60_000,
+    );
     child.on('message', (m: { type?: string; url?: string }) => {
       if (m?.type === 'ready' && m.url) {
         clearTimeout(timer);

@@ -34,7 +34,9 @@ export function schemaStatements(dir = schemaDir): Array<{ file: string; sql: st
     .readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .sort()
-    .flatMap((file) => splitStatements(fs.readFileSync(path.join(dir, file), 'utf8')).map((sql) => ({ file, sql })));
+    .flatMap((file) =>
+      splitStatements(fs.readFileSync(path.join(dir, file), 'utf8')).map((sql) => ({ file, sql })),
+    );
 }
 
 export async function applyWarehouseSchema(client: ClickHouseClient): Promise<{ applied: number }> {

@@ -11,7 +11,11 @@ import { ClickHouseHttpError, Codes } from './errors.ts';
  * `user`/`password` URL parameters. Mixing them is refused, as ClickHouse does.
  */
 
-export type WarehouseUsers = { systemPassword: string; analystPassword: string; allowAnonymousReadonly: boolean };
+export type WarehouseUsers = {
+  systemPassword: string;
+  analystPassword: string;
+  allowAnonymousReadonly: boolean;
+};
 
 export type Principal = { user: 'onecard' | 'analyst' | 'default'; readonly: boolean };
 
@@ -30,7 +34,11 @@ export function readCredentials(headers: IncomingHttpHeaders, params: URLSearchP
   const hKey = headers['x-clickhouse-key'];
   const pUser = params.get('user');
   const pPassword = params.get('password');
-  const methods = [auth !== undefined, hUser !== undefined || hKey !== undefined, pUser !== null || pPassword !== null];
+  const methods = [
+    auth !== undefined,
+    hUser !== undefined || hKey !== undefined,
+    pUser !== null || pPassword !== null,
+  ];
   if (methods.filter(Boolean).length > 1) {
     throw new ClickHouseHttpError(
       Codes.AUTHENTICATION_FAILED,
@@ -40,7 +48,12 @@ export function readCredentials(headers: IncomingHttpHeaders, params: URLSearchP
   }
   if (auth !== undefined) {
     const m = /^Basic\s+(.+)$/i.exec(auth.trim());
-    if (!m) throw new ClickHouseHttpError(Codes.AUTHENTICATION_FAILED, 'Invalid authentication: only Basic HTTP authentication is supported', 403);
+    if (!m)
+      throw new ClickHouseHttpError(
+        Codes.AUTHENTICATION_FAILED,
+        'Invalid authentication: only Basic HTTP authentication is supported',
+        403,
+      );
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     return colon < 0
@@ -68,9 +81,21 @@ export function authenticate(creds: Credentials, users: WarehouseUsers): Princip
     return err;
   };
   const table: Record<string, { password: string; enabled: boolean; principal: Principal }> = {
-    onecard: { password: users.systemPassword, enabled: users.systemPassword !== '', principal: { user: 'onecard', readonly: false } },
-    analyst: { password: users.analystPassword, enabled: users.analystPassword !== '', principal: { user: 'analyst', readonly: true } },
-    default: { password: '', enabled: users.allowAnonymousReadonly, principal: { user: 'default', readonly: true } },
+    onecard: {
+      password: users.systemPassword,
+      enabled: users.systemPassword !== '',
+      principal: { user: 'onecard', readonly: false },
+    },
+    analyst: {
+      password: users.analystPassword,
+      enabled: users.analystPassword !== '',
+      principal: { user: 'analyst', readonly: true },
+    },
+    default: {
+      password: '',
+      enabled: users.allowAnonymousReadonly,
+      principal: { user: 'default', readonly: true },
+    },
   };
   const entry = Object.hasOwn(table, creds.user) ? table[creds.user] : undefined;
   const ok = secretsEqual(creds.password, entry?.password ?? '\u0000unknown-user');

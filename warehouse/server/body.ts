@@ -9,21 +9,33 @@ import { ClickHouseHttpError, Codes } from './errors.ts';
  */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = () =>
-    new ClickHouseHttpError(Codes.QUERY_IS_TOO_LARGE, `Request body is larger than ${maxBytes} bytes (WAREHOUSE_MAX_BODY_BYTES)`);
+    new ClickHouseHttpError(
+      Codes.QUERY_IS_TOO_LARGE,
+      `Request body is larger than ${maxBytes} bytes (WAREHOUSE_MAX_BODY_BYTES)`,
+    );
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw tooLarge();
-  const encoding = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const encoding = String(req.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
   let source: NodeJS.ReadableStream = req;
   if (encoding && encoding !== 'identity') {
     const z = zlib as unknown as Record<string, ((o?: object) => NodeJS.ReadWriteStream) | undefined>;
     const make =
-      encoding === 'gzip' || encoding === 'x-gzip' ? zlib.createGunzip
-      : encoding === 'deflate' ? zlib.createInflate
-      : encoding === 'br' ? zlib.createBrotliDecompress
-      : encoding === 'zstd' ? z.createZstdDecompress
-      : undefined;
+      encoding === 'gzip' || encoding === 'x-gzip'
+        ? zlib.createGunzip
+        : encoding === 'deflate'
+          ? zlib.createInflate
+          : encoding === 'br'
+            ? zlib.createBrotliDecompress
+            : encoding === 'zstd'
+              ? z.createZstdDecompress
+              : undefined;
     if (!make) {
-      throw new ClickHouseHttpError(Codes.UNKNOWN_COMPRESSION_METHOD, `Unknown HTTP compression method '${encoding}': this warehouse accepts gzip, deflate, br`);
+      throw new ClickHouseHttpError(
+        Codes.UNKNOWN_COMPRESSION_METHOD,
+        `Unknown HTTP compression method '${encoding}': this warehouse accepts gzip, deflate, br`,
+      );
     }
     source = req.pipe(make());
   }

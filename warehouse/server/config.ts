@@ -23,10 +23,14 @@ export function readWarehouseConfig(env: NodeJS.ProcessEnv = process.env): Wareh
   const problems: string[] = [];
   const portText = env.WAREHOUSE_PORT?.trim() || '8123';
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) problems.push(`WAREHOUSE_PORT must be a TCP port number 0-65535 (got ${JSON.stringify(env.WAREHOUSE_PORT)})`);
+  if (!/^\d+$/.test(portText) || port > 65535)
+    problems.push(
+      `WAREHOUSE_PORT must be a TCP port number 0-65535 (got ${JSON.stringify(env.WAREHOUSE_PORT)})`,
+    );
   const host = env.WAREHOUSE_HOST?.trim() || '127.0.0.1';
   const systemPassword = env.WAREHOUSE_SYSTEM_PASSWORD ?? '';
-  if (systemPassword === '') problems.push('WAREHOUSE_SYSTEM_PASSWORD must be set (the password of the read-write user "onecard")');
+  if (systemPassword === '')
+    problems.push('WAREHOUSE_SYSTEM_PASSWORD must be set (the password of the read-write user "onecard")');
   const analystPassword = env.WAREHOUSE_ANALYST_PASSWORD ?? '';
   let allowAnonymousReadonly = false;
   try {
@@ -37,9 +41,13 @@ export function readWarehouseConfig(env: NodeJS.ProcessEnv = process.env): Wareh
   let maxBodyBytes: number | undefined;
   if (env.WAREHOUSE_MAX_BODY_BYTES) {
     maxBodyBytes = Number(env.WAREHOUSE_MAX_BODY_BYTES);
-    if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) problems.push(`WAREHOUSE_MAX_BODY_BYTES must be a positive integer (got ${JSON.stringify(env.WAREHOUSE_MAX_BODY_BYTES)})`);
+    if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0)
+      problems.push(
+        `WAREHOUSE_MAX_BODY_BYTES must be a positive integer (got ${JSON.stringify(env.WAREHOUSE_MAX_BODY_BYTES)})`,
+      );
   }
-  if (problems.length) throw new ConfigError(`invalid warehouse configuration:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length)
+    throw new ConfigError(`invalid warehouse configuration:\n  - ${problems.join('\n  - ')}`);
   return {
     dataDir: env.WAREHOUSE_DATA_DIR?.trim() || varPath('warehouse'),
     host,

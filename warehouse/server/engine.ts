@@ -25,8 +25,18 @@ import type { Summary } from './formats.ts';
 type NativeResult = { bytes: Uint8Array; elapsed: number; rowsRead: number; bytesRead: number };
 type NativeInsertResult = { elapsed: number; rowsWritten: number; bytesWritten: number };
 type NativeAddon = {
-  QueryAsyncConnection(conn: unknown, sql: string, format: string, params?: Record<string, string>): Promise<NativeResult>;
-  InsertRawAsyncConnection(conn: unknown, prefix: string, data: Buffer, countLines: boolean): Promise<NativeInsertResult>;
+  QueryAsyncConnection(
+    conn: unknown,
+    sql: string,
+    format: string,
+    params?: Record<string, string>,
+  ): Promise<NativeResult>;
+  InsertRawAsyncConnection(
+    conn: unknown,
+    prefix: string,
+    data: Buffer,
+    countLines: boolean,
+  ): Promise<NativeInsertResult>;
 };
 
 /**
@@ -62,12 +72,24 @@ export type ExecSpec = {
 
 export type ExecResult = { bytes: Uint8Array; summary: Summary };
 
-type HttpSession = { id: string; user: string; readonly: 0 | 1 | 2; chdb: Session; timeoutS: number; lastUsed: number };
+type HttpSession = {
+  id: string;
+  user: string;
+  readonly: 0 | 1 | 2;
+  chdb: Session;
+  timeoutS: number;
+  lastUsed: number;
+};
 
 const quoteIdent = (s: string) => '`' + s.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
 const quoteString = (s: string) => "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
 
-export type EngineInfo = { version: string; timezone: string; settingNames: Set<string>; errorNames: Map<number, string> };
+export type EngineInfo = {
+  version: string;
+  timezone: string;
+  settingNames: Set<string>;
+  errorNames: Map<number, string>;
+};
 
 export class WarehouseEngine {
   private readonly native = loadNative();
@@ -86,7 +108,11 @@ export class WarehouseEngine {
     private readonly maxSessions: number,
   ) {}
 
-  static async open(dataDir: string, logger: Logger, opts: { maxQueue?: number; maxSessions?: number } = {}): Promise<WarehouseEngine> {
+  static async open(
+    dataDir: string,
+    logger: Logger,
+    opts: { maxQueue?: number; maxSessions?: number } = {},
+  ): Promise<WarehouseEngine> {
     fs.mkdirSync(dataDir, { recursive: true });
     let base: Session;
     try {
@@ -100,13 +126,26 @@ export class WarehouseEngine {
     const text = async (sql: string) => (await base.queryAsync(sql, { format: 'TabSeparated' })).text();
     const version = (await text('SELECT version()')).trim();
     const timezone = (await text('SELECT timezone()')).trim();
-    const settingNames = new Set((await text('SELECT name FROM system.settings')).split('\n').filter(Boolean));
+    const settingNames = new Set(
+      (await text('SELECT name FROM system.settings')).split('\n').filter(Boolean),
+    );
     const errorNames = new Map<number, string>();
-    for (const line of (await text("SELECT number, errorCodeToName(number) FROM numbers(2000) WHERE errorCodeToName(number) != ''")).split('\n')) {
+    for (const line of (
+      await text(
+        "SELECT number, errorCodeToName(number) FROM numbers(2000) WHERE errorCodeToName(number) != ''",
+      )
+    ).split('\n')) {
       const [n, name] = line.split('\t');
       if (n && name) errorNames.set(Number(n), name);
     }
-    const engine = new WarehouseEngine(dataDir, base, { version, timezone, settingNames, errorNames }, logger, opts.maxQueue ?? 1000, opts.maxSessions ?? 256);
+    const engine = new WarehouseEngine(
+      dataDir,
+      base,
+      { version, timezone, settingNames, errorNames },
+      logger,
+      opts.maxQueue ?? 1000,
+      opts.maxSessions ?? 256,
+    );
     engine.sweeper = setInterval(() => void engine.sweepSessions(), 5000);
     engine.sweeper.unref();
     return engine;
@@ -118,14 +157,24 @@ export class WarehouseEngine {
 
   /** Runs `fn` when every earlier call has finished. A caller that gave up before its turn is skipped. */
   private enqueue<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (this.closing) return Promise.reject(new ClickHouseHttpError(Codes.ABORTED, 'The warehouse is shutting down', 503));
+    if (this.closing)
+      return Promise.reject(new ClickHouseHttpError(Codes.ABORTED, 'The warehouse is shutting down', 503));
     if (this.queued >= this.maxQueue) {
-      return Promise.reject(new ClickHouseHttpError(Codes.TOO_MANY_SIMULTANEOUS_QUERIES, `Too many simultaneous queries. Maximum: ${this.maxQueue}`));
+      return Promise.reject(
+        new ClickHouseHttpError(
+          Codes.TOO_MANY_SIMULTANEOUS_QUERIES,
+          `Too many simultaneous queries. Maximum: ${this.maxQueue}`,
+        ),
+      );
     }
     this.queued++;
     const run = async () => {
       try {
-        if (signal?.aborted) throw new ClickHouseHttpError(Codes.QUERY_WAS_CANCELLED, 'Query was cancelled: the client went away before it started');
+        if (signal?.aborted)
+          throw new ClickHouseHttpError(
+            Codes.QUERY_WAS_CANCELLED,
+            'Query was cancelled: the client went away before it started',
+          );
         return await fn();
       } finally {
         this.queued--;
@@ -156,7 +205,10 @@ export class WarehouseEngine {
         try {
           new Session(this.dataDir, { connectionArgs: this.connectionArgs(readonly, { [k]: v }) }).close();
         } catch {
-          throw new ClickHouseHttpError(Codes.BAD_ARGUMENTS, `Cannot apply setting ${k}=${JSON.stringify(v)} from the URL: the value is not valid for this setting`);
+          throw new ClickHouseHttpError(
+            Codes.BAD_ARGUMENTS,
+            `Cannot apply setting ${k}=${JSON.stringify(v)} from the URL: the value is not valid for this setting`,
+          );
         }
       }
       throw err;
@@ -176,13 +228,26 @@ export class WarehouseEngine {
       owned = true;
     }
     try {
-      if (spec.database !== undefined) await this.native.QueryAsyncConnection(conn.connection, `USE ${quoteIdent(spec.database)}`, 'TabSeparated');
+      if (spec.database !== undefined)
+        await this.native.QueryAsyncConnection(
+          conn.connection,
+          `USE ${quoteIdent(spec.database)}`,
+          'TabSeparated',
+        );
       const w = spec.work;
       if (w.kind === 'insert') {
         const r = await this.native.InsertRawAsyncConnection(conn.connection, w.prefix, w.data, false);
         return {
           bytes: new Uint8Array(0),
-          summary: { readRows: r.rowsWritten, readBytes: w.data.length, writtenRows: r.rowsWritten, writtenBytes: r.bytesWritten, resultRows: 0, resultBytes: 0, elapsedS: r.elapsed },
+          summary: {
+            readRows: r.rowsWritten,
+            readBytes: w.data.length,
+            writtenRows: r.rowsWritten,
+            writtenBytes: r.bytesWritten,
+            resultRows: 0,
+            resultBytes: 0,
+            elapsedS: r.elapsed,
+          },
         };
       }
       const r = w.params
@@ -191,13 +256,23 @@ export class WarehouseEngine {
       return {
         bytes: r.bytes,
         // chDB's rowsRead/bytesRead describe the result, not the scan.
-        summary: { readRows: 0, readBytes: 0, writtenRows: 0, writtenBytes: 0, resultRows: r.rowsRead, resultBytes: r.bytes.length, elapsedS: r.elapsed },
+        summary: {
+          readRows: 0,
+          readBytes: 0,
+          writtenRows: 0,
+          writtenBytes: 0,
+          resultRows: r.rowsRead,
+          resultBytes: r.bytes.length,
+          elapsedS: r.elapsed,
+        },
       };
     } finally {
       if (owned) conn.close();
       else {
         for (const reset of resets) {
-          await this.native.QueryAsyncConnection(conn.connection, reset, 'TabSeparated').catch(() => undefined);
+          await this.native
+            .QueryAsyncConnection(conn.connection, reset, 'TabSeparated')
+            .catch(() => undefined);
         }
       }
     }
@@ -216,11 +291,21 @@ export class WarehouseEngine {
     }
     if (check) throw new ClickHouseHttpError(Codes.SESSION_NOT_FOUND, `Session ${id} not found`);
     if (this.sessions.size >= this.maxSessions) {
-      throw new ClickHouseHttpError(Codes.TOO_MANY_SIMULTANEOUS_QUERIES, `Too many HTTP sessions open (${this.maxSessions})`);
+      throw new ClickHouseHttpError(
+        Codes.TOO_MANY_SIMULTANEOUS_QUERIES,
+        `Too many HTTP sessions open (${this.maxSessions})`,
+      );
     }
     // A session's readonly level is fixed when it is created: 1 for read-only users, else 0.
     const readonly: 0 | 1 = spec.readonly === 1 ? 1 : 0;
-    const s: HttpSession = { id, user: spec.user, readonly, chdb: this.openConnection(readonly, spec.settings), timeoutS, lastUsed: Date.now() };
+    const s: HttpSession = {
+      id,
+      user: spec.user,
+      readonly,
+      chdb: this.openConnection(readonly, spec.settings),
+      timeoutS,
+      lastUsed: Date.now(),
+    };
     this.sessions.set(id, s);
     this.logger.debug({ sessionId: id, user: spec.user }, 'http session opened');
     spec.settings = {};
@@ -240,7 +325,11 @@ export class WarehouseEngine {
     }
     const resets: string[] = [];
     for (const name of names) {
-      await this.native.QueryAsyncConnection(s.chdb.connection, `SET ${name} = ${quoteString(settings[name]!)}`, 'TabSeparated');
+      await this.native.QueryAsyncConnection(
+        s.chdb.connection,
+        `SET ${name} = ${quoteString(settings[name]!)}`,
+        'TabSeparated',
+      );
       resets.push(`SET ${name} = DEFAULT`);
     }
     return resets;

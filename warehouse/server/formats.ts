@@ -5,15 +5,31 @@
  */
 
 const BINARY = new Set([
-  'native', 'rowbinary', 'rowbinarywithnames', 'rowbinarywithnamesandtypes', 'rowbinarywithdefaults', 'parquet',
-  'arrow', 'arrowstream', 'orc', 'avro', 'msgpack', 'protobuf', 'protobufsingle', 'protobuflist', 'capnproto',
-  'npy', 'bsoneachrow', 'rawblob',
+  'native',
+  'rowbinary',
+  'rowbinarywithnames',
+  'rowbinarywithnamesandtypes',
+  'rowbinarywithdefaults',
+  'parquet',
+  'arrow',
+  'arrowstream',
+  'orc',
+  'avro',
+  'msgpack',
+  'protobuf',
+  'protobufsingle',
+  'protobuflist',
+  'capnproto',
+  'npy',
+  'bsoneachrow',
+  'rawblob',
 ]);
 export function contentTypeFor(format: string, jsonContentType = 'application/json'): string {
   const f = format.toLowerCase();
   if (BINARY.has(f)) return 'application/octet-stream';
   if (f.startsWith('tabseparated') || f.startsWith('tsv')) return 'text/tab-separated-values; charset=UTF-8';
-  if (f.startsWith('csv')) return `text/csv; charset=UTF-8; header=${f.includes('withnames') ? 'present' : 'absent'}`;
+  if (f.startsWith('csv'))
+    return `text/csv; charset=UTF-8; header=${f.includes('withnames') ? 'present' : 'absent'}`;
   if (f.startsWith('json') || f === 'ndjson' || f === 'prettyjsoneachrow' || f === 'prettyjsonlines') {
     return `${jsonContentType}; charset=UTF-8`;
   }
@@ -49,4 +65,12 @@ export function summaryHeader(s: Summary): string {
   });
 }
 
-export const EMPTY_SUMMARY: Summary = { readRows: 0, readBytes: 0, writtenRows: 0, writtenBytes: 0, resultRows: 0, resultBytes: 0, elapsedS: 0 };
+export const EMPTY_SUMMARY: Summary = {
+  readRows: 0,
+  readBytes: 0,
+  writtenRows: 0,
+  writtenBytes: 0,
+  resultRows: 0,
+  resultBytes: 0,
+  elapsedS: 0,
+};

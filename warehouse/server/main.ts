@@ -31,9 +31,13 @@ async function main(): Promise<void> {
     throw err;
   }
   if (config.users.allowAnonymousReadonly && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
-    logger.warn({ host: config.host }, 'WAREHOUSE_ALLOW_ANONYMOUS_READONLY=1 on a non-loopback address: anyone who can reach it can read the warehouse');
+    logger.warn(
+      { host: config.host },
+      'WAREHOUSE_ALLOW_ANONYMOUS_READONLY=1 on a non-loopback address: anyone who can reach it can read the warehouse',
+    );
   }
-  if (!config.users.analystPassword) logger.warn('WAREHOUSE_ANALYST_PASSWORD is empty: the read-only "analyst" user is disabled');
+  if (!config.users.analystPassword)
+    logger.warn('WAREHOUSE_ANALYST_PASSWORD is empty: the read-only "analyst" user is disabled');
 
   let server;
   try {

@@ -8,17 +8,41 @@
 
 /** HTTP-level parameters that are not engine settings. */
 const HTTP_ONLY = new Set([
-  'query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout', 'session_check', 'user',
-  'password', 'quota_key', 'compress', 'decompress', 'buffer_size', 'wait_end_of_query', 'stacktrace', 'role',
-  'client_protocol_version', 'with_stacktrace', 'close_session',
+  'query',
+  'database',
+  'default_format',
+  'query_id',
+  'session_id',
+  'session_timeout',
+  'session_check',
+  'user',
+  'password',
+  'quota_key',
+  'compress',
+  'decompress',
+  'buffer_size',
+  'wait_end_of_query',
+  'stacktrace',
+  'role',
+  'client_protocol_version',
+  'with_stacktrace',
+  'close_session',
 ]);
 
 /** Settings that only shape the HTTP exchange; the server handles them, the engine does not need them. */
 const HTTP_SETTINGS = new Set([
-  'enable_http_compression', 'http_zlib_compression_level', 'send_progress_in_http_headers',
-  'http_headers_progress_interval_ms', 'http_response_buffer_size', 'http_wait_end_of_query', 'add_http_cors_header',
-  'http_native_compression_disable_checksumming_on_decompress', 'output_format_json_content_type_header',
-  'cancel_http_readonly_queries_on_client_close', 'http_write_exception_in_output_format', 'http_response_headers',
+  'enable_http_compression',
+  'http_zlib_compression_level',
+  'send_progress_in_http_headers',
+  'http_headers_progress_interval_ms',
+  'http_response_buffer_size',
+  'http_wait_end_of_query',
+  'add_http_cors_header',
+  'http_native_compression_disable_checksumming_on_decompress',
+  'output_format_json_content_type_header',
+  'cancel_http_readonly_queries_on_client_close',
+  'http_write_exception_in_output_format',
+  'http_response_headers',
 ]);
 
 export type ParsedParams = {
@@ -54,7 +78,8 @@ export function parseParams(url: URL, settingNames: ReadonlySet<string>): Parsed
     queryParams: {},
     settings: {},
     readonlyParam: undefined,
-    enableHttpCompression: p.get('enable_http_compression') === '1' || p.get('enable_http_compression') === 'true',
+    enableHttpCompression:
+      p.get('enable_http_compression') === '1' || p.get('enable_http_compression') === 'true',
     ignored: [],
   };
   for (const [name, value] of p) {
@@ -68,7 +93,12 @@ export function parseParams(url: URL, settingNames: ReadonlySet<string>): Parsed
       out.readonlyParam = n === 1 || n === 2 ? n : 0;
       continue;
     }
-    if (SETTING_NAME.test(name) && settingNames.has(name) && !value.includes('\u0000') && value.length < 4096) {
+    if (
+      SETTING_NAME.test(name) &&
+      settingNames.has(name) &&
+      !value.includes('\u0000') &&
+      value.length < 4096
+    ) {
       out.settings[name] = value;
     } else {
       out.ignored.push(name);
@@ -82,7 +112,11 @@ export function parseParams(url: URL, settingNames: ReadonlySet<string>): Parsed
  * The effective `readonly` level: 1 for read-only users whatever the URL says; otherwise the URL's value,
  * and at least 2 for GET requests, as ClickHouse does (GET may read and change settings, never write).
  */
-export function effectiveReadonly(userReadonly: boolean, method: string, param: number | undefined): 0 | 1 | 2 {
+export function effectiveReadonly(
+  userReadonly: boolean,
+  method: string,
+  param: number | undefined,
+): 0 | 1 | 2 {
   if (userReadonly || param === 1) return 1;
   if (param === 2 || method === 'GET' || method === 'HEAD') return 2;
   return 0;

@@ -67,12 +67,23 @@ export async function startWarehouseServer(opts: WarehouseServerOptions): Promis
     };
   }
 
-  function sendText(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
+  function sendText(
+    res: http.ServerResponse,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ) {
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=UTF-8', ...headers });
     res.end(body);
   }
 
-  function sendError(res: http.ServerResponse, err: unknown, queryId: string, format: string, summary: Summary = EMPTY_SUMMARY) {
+  function sendError(
+    res: http.ServerResponse,
+    err: unknown,
+    queryId: string,
+    format: string,
+    summary: Summary = EMPTY_SUMMARY,
+  ) {
     const r = renderError(err, catalog);
     const headers: Record<string, string> = {
       ...baseHeaders(queryId, format),
@@ -97,7 +108,11 @@ export async function startWarehouseServer(opts: WarehouseServerOptions): Promis
       return;
     }
     if (url.pathname !== '/' && url.pathname !== '/query') {
-      sendText(res, 404, `There is no handle ${url.pathname}\n\nUse / or /ping for health checks.\nOr /replicas_status for more sophisticated health checks.\n\nSend queries from your program with POST method or GET /?query=...\n`);
+      sendText(
+        res,
+        404,
+        `There is no handle ${url.pathname}\n\nUse / or /ping for health checks.\nOr /replicas_status for more sophisticated health checks.\n\nSend queries from your program with POST method or GET /?query=...\n`,
+      );
       return;
     }
     if ((method === 'GET' || method === 'HEAD') && !url.searchParams.has('query')) {
@@ -124,7 +139,11 @@ export async function startWarehouseServer(opts: WarehouseServerOptions): Promis
       const readonly = effectiveReadonly(principal.readonly, method, params.readonlyParam);
       if (readonly === 1 && work.kind === 'query') {
         const refused = statementLeaders(work.sql).find((w) => !READONLY_LEADERS.has(w));
-        if (refused) throw new ClickHouseHttpError(Codes.READONLY, `${principal.user}: Cannot execute query in readonly mode (${refused} is not a read-only statement)`);
+        if (refused)
+          throw new ClickHouseHttpError(
+            Codes.READONLY,
+            `${principal.user}: Cannot execute query in readonly mode (${refused} is not a read-only statement)`,
+          );
       }
       const timeoutS = Math.min(params.sessionTimeoutS ?? DEFAULT_SESSION_TIMEOUT_S, MAX_SESSION_TIMEOUT_S);
       const result = await engine.execute({
@@ -132,7 +151,9 @@ export async function startWarehouseServer(opts: WarehouseServerOptions): Promis
         readonly,
         settings: params.settings,
         database: params.database,
-        session: params.sessionId ? { id: params.sessionId, timeoutS, check: params.sessionCheck } : undefined,
+        session: params.sessionId
+          ? { id: params.sessionId, timeoutS, check: params.sessionCheck }
+          : undefined,
         work,
         signal: abort.signal,
       });
@@ -142,18 +163,41 @@ export async function startWarehouseServer(opts: WarehouseServerOptions): Promis
         'X-ClickHouse-Summary': summaryHeader(result.summary),
       };
       let payload: Uint8Array = result.bytes;
-      const encoding = params.enableHttpCompression ? pickEncoding(req.headers['accept-encoding']) : undefined;
+      const encoding = params.enableHttpCompression
+        ? pickEncoding(req.headers['accept-encoding'])
+        : undefined;
       if (encoding && payload.length > 0) {
-        payload = encoding === 'gzip' ? zlib.gzipSync(payload) : encoding === 'br' ? zlib.brotliCompressSync(payload) : zlib.deflateSync(payload);
+        payload =
+          encoding === 'gzip'
+            ? zlib.gzipSync(payload)
+            : encoding === 'br'
+              ? zlib.brotliCompressSync(payload)
+              : zlib.deflateSync(payload);
         headers['Content-Encoding'] = encoding;
       }
       headers['Content-Length'] = String(payload.length);
       res.writeHead(200, headers);
       res.end(method === 'HEAD' ? undefined : payload);
-      logger.debug({ queryId, user: principal.user, ms: elapsedMs(started), bytes: payload.length, ignoredParams: params.ignored }, 'query ok');
+      logger.debug(
+        {
+          queryId,
+          user: principal.user,
+          ms: elapsedMs(started),
+          bytes: payload.length,
+          ignoredParams: params.ignored,
+        },
+        'query ok',
+      );
     } catch (err) {
       const r = sendError(res, err, queryId, format);
-      const line = { queryId, user: principal?.user, status: r.status, code: r.code, ms: elapsedMs(started), error: r.body.slice(0, 500) };
+      const line = {
+        queryId,
+        user: principal?.user,
+        status: r.status,
+        code: r.code,
+        ms: elapsedMs(started),
+        error: r.body.slice(0, 500),
+      };
       if (r.status >= 500) logger.warn(line, 'query failed');
       else logger.info(line, 'query refused');
     }
@@ -163,7 +207,11 @@ export async function startWarehouseServer(opts: WarehouseServerOptions): Promis
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (err.code === 'EADDRINUSE') {
-        reject(new PortInUseError(`port ${opts.port} on ${opts.host} is already in use: stop whatever holds it or choose another port with WAREHOUSE_PORT`));
+        reject(
+          new PortInUseError(
+            `port ${opts.port} on ${opts.host} is already in use: stop whatever holds it or choose another port with WAREHOUSE_PORT`,
+          ),
+        );
       } else reject(err);
     };
     const onListening = () => {
@@ -180,7 +228,10 @@ export async function startWarehouseServer(opts: WarehouseServerOptions): Promis
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
-  logger.info({ url, dataDir: opts.dataDir, engine: engine.info.version }, 'warehouse listening (ClickHouse HTTP interface on chDB)');
+  logger.info(
+    { url, dataDir: opts.dataDir, engine: engine.info.version },
+    'warehouse listening (ClickHouse HTTP interface on chDB)',
+  );
 
   let closed: Promise<void> | undefined;
   return {
@@ -222,12 +273,21 @@ export function buildWork(
   defaultFormat: string,
   queryParams: Record<string, string>,
 ): { work: Work; outputFormat: string } {
-  const full = urlQuery === null ? body : body.length ? Buffer.concat([Buffer.from(`${urlQuery}\n`, 'utf8'), body]) : Buffer.from(urlQuery, 'utf8');
+  const full =
+    urlQuery === null
+      ? body
+      : body.length
+        ? Buffer.concat([Buffer.from(`${urlQuery}\n`, 'utf8'), body])
+        : Buffer.from(urlQuery, 'utf8');
   const head = full.subarray(0, INSERT_SCAN_BYTES).toString('latin1');
   const split = splitInsert(head);
   if (split && split.dataStart !== undefined) {
     return {
-      work: { kind: 'insert', prefix: full.subarray(0, split.queryEnd).toString('utf8'), data: full.subarray(split.dataStart) },
+      work: {
+        kind: 'insert',
+        prefix: full.subarray(0, split.queryEnd).toString('utf8'),
+        data: full.subarray(split.dataStart),
+      },
       outputFormat: defaultFormat,
     };
   }
@@ -239,6 +299,10 @@ export function buildWork(
   }
   const info = inspectStatement(sql);
   if (info.empty) throw new ClickHouseHttpError(Codes.SYNTAX_ERROR, 'Empty query', 400);
-  if (info.intoOutfile) throw new ClickHouseHttpError(Codes.INTO_OUTFILE_NOT_ALLOWED, 'INTO OUTFILE is not allowed');
-  return { work: { kind: 'query', sql, format: defaultFormat, params }, outputFormat: info.outputFormat ?? defaultFormat };
+  if (info.intoOutfile)
+    throw new ClickHouseHttpError(Codes.INTO_OUTFILE_NOT_ALLOWED, 'INTO OUTFILE is not allowed');
+  return {
+    work: { kind: 'query', sql, format: defaultFormat, params },
+    outputFormat: info.outputFormat ?? defaultFormat,
+  };
 }

@@ -15,7 +15,12 @@
  * The scanner works on a `latin1` view of the bytes so that offsets are byte offsets into the original body.
  */
 
-export type Token = { kind: 'word' | 'quoted' | 'string' | 'punct' | 'number'; text: string; start: number; end: number };
+export type Token = {
+  kind: 'word' | 'quoted' | 'string' | 'punct' | 'number';
+  text: string;
+  start: number;
+  end: number;
+};
 
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11;
 const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 128;
@@ -143,11 +148,13 @@ export function splitInsert(s: string): InsertSplit | undefined {
     if (t.kind === 'punct') {
       if (t.text === '(' || t.text === '[') depth++;
       else if (t.text === ')' || t.text === ']') depth--;
-      else if (t.text === ';' && depth === 0) return { queryEnd: t.start, dataStart: undefined, format: undefined };
+      else if (t.text === ';' && depth === 0)
+        return { queryEnd: t.start, dataStart: undefined, format: undefined };
     }
     if (depth === 0 && (t.kind === 'word' || t.kind === 'quoted')) {
       const w = up(t);
-      const afterName = ['INTO', 'TABLE', 'FUNCTION'].includes(up(prev)) || (prev?.kind === 'punct' && prev.text === '.');
+      const afterName =
+        ['INTO', 'TABLE', 'FUNCTION'].includes(up(prev)) || (prev?.kind === 'punct' && prev.text === '.');
       if (pendingFormat) {
         let i = t.end;
         while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\f')) i++;
@@ -156,7 +163,8 @@ export function splitInsert(s: string): InsertSplit | undefined {
         return { queryEnd: t.end, dataStart: i, format: t.text };
       }
       if (!afterName && t.kind === 'word') {
-        if (w === 'SELECT' || w === 'WITH') return { queryEnd: s.length, dataStart: undefined, format: undefined };
+        if (w === 'SELECT' || w === 'WITH')
+          return { queryEnd: s.length, dataStart: undefined, format: undefined };
         if (w === 'VALUES') return { queryEnd: t.end, dataStart: t.end, format: 'Values' };
         if (w === 'FORMAT') pendingFormat = true;
       }
@@ -197,7 +205,11 @@ export function inspectStatement(s: string): StatementInfo {
       if (name && (name.kind === 'word' || name.kind === 'quoted') && endsHere) outputFormat = name.text;
     }
   }
-  return { empty: all.length === 0 || all.every((t) => t.kind === 'punct' && t.text === ';'), outputFormat, intoOutfile };
+  return {
+    empty: all.length === 0 || all.every((t) => t.kind === 'punct' && t.text === ';'),
+    outputFormat,
+    intoOutfile,
+  };
 }
 
 /**
@@ -225,4 +237,15 @@ export function statementLeaders(s: string): string[] {
 }
 
 /** Statements a read-only user may send (the engine still refuses whatever among them would write). */
-export const READONLY_LEADERS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXISTS', 'EXPLAIN', 'USE', 'SET', '(']);
+export const READONLY_LEADERS = new Set([
+  'SELECT',
+  'WITH',
+  'SHOW',
+  'DESCRIBE',
+  'DESC',
+  'EXISTS',
+  'EXPLAIN',
+  'USE',
+  'SET',
+  '(',
+]);
