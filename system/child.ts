@@ -93,11 +93,15 @@ export async function startChild(spec: ChildSpec, sink: LineSink): Promise<Manag
 async function stopChild(child: ChildProcess, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   signalGroup(child, 'SIGTERM');
-  const killed = await Promise.race([
+  let timer: NodeJS.Timeout | undefined;
+  const tooSlow = await Promise.race([
     exited.then(() => false),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs)),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+    }),
   ]);
-  if (killed) {
+  clearTimeout(timer);
+  if (tooSlow) {
     signalGroup(child, 'SIGKILL');
     await exited;
   }

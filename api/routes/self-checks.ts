@@ -53,6 +53,8 @@ export async function selfCheckRoutes(app: FastifyInstance): Promise<void> {
           taskQueue,
           args: [{ checkId, requestedAt: new Date().toISOString() }],
           searchAttributes: { BusinessKey: [workflowId] },
+          // A finished check is not run again under its id: the caller gets the first run's result.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
           workflowExecutionTimeout: '5 minutes',
         });
       } catch (error) {
