@@ -7,6 +7,7 @@ import { errorsPlugin } from './plugins/errors.ts';
 import { consolePlugin } from './plugins/console.ts';
 import { healthRoutes } from './routes/health.ts';
 import { selfCheckRoutes } from './routes/self-checks.ts';
+import { ledgerRoutes } from './routes/ledger/index.ts';
 
 /**
  * Start-up order: external components (config, database, warehouse, Temporal), then the app's own
@@ -36,6 +37,7 @@ export async function buildApp(config: ApiConfig, logger?: Logger): Promise<Fast
 
   await app.register(healthRoutes);
   await app.register(selfCheckRoutes);
+  await app.register(ledgerRoutes);
   await app.register(consolePlugin);
   return app;
 }

@@ -1,0 +1,24 @@
+import fp from 'fastify-plugin';
+import { limits } from '../../../core/ledger/money.ts';
+import { PurchaseBatcher } from '../../../core/ledger/purchase/batcher.ts';
+import { executePurchases } from '../../../core/ledger/purchase/execute.ts';
+import { batchRoutes } from './batch-routes.ts';
+import { moneyRoutes } from './money-routes.ts';
+import { queryRoutes } from './query-routes.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    purchases: PurchaseBatcher;
+  }
+}
+
+/** The money core's routes, with the purchase batcher (group commit) they share. */
+export const ledgerRoutes = fp(
+  async (app) => {
+    app.decorate('purchases', new PurchaseBatcher((commands) => executePurchases(app.db, commands), limits.purchaseBatchMax, 20_000));
+    await app.register(moneyRoutes);
+    await app.register(batchRoutes);
+    await app.register(queryRoutes);
+  },
+  { name: 'ledger-routes', dependencies: ['database', 'errors'] },
+);

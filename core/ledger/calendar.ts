@@ -1,0 +1,27 @@
+/**
+ * Business dates and times of day in China Standard Time (UTC+8, no daylight saving), where every school
+ * of the district is: daily limits reset and meal periods turn at local midnight and local clock times.
+ */
+const offsetMs = 8 * 60 * 60 * 1000;
+
+export function businessDate(at: Date): string {
+  return new Date(at.getTime() + offsetMs).toISOString().slice(0, 10);
+}
+
+export function minuteOfDay(at: Date): number {
+  const local = new Date(at.getTime() + offsetMs);
+  return local.getUTCHours() * 60 + local.getUTCMinutes();
+}
+
+export interface MealPeriod {
+  periodCode: string;
+  startsAtMin: number;
+  endsAtMin: number;
+}
+
+/** The meal period (餐次) a purchase at this time falls in, or null between meals. */
+export function mealPeriodAt(periods: readonly MealPeriod[], at: Date): string | null {
+  const minute = minuteOfDay(at);
+  for (const period of periods) if (minute >= period.startsAtMin && minute < period.endsAtMin) return period.periodCode;
+  return null;
+}
