@@ -33,10 +33,14 @@ function ensurePackages() {
   const stamp = path.join(root, 'node_modules', '.onecard-installed');
   const want = crypto.createHash('sha256').update(fs.readFileSync(lock)).digest('hex');
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
-  say('installing npm packages from package-lock.json (npm ci; the first time takes a minute or two)');
-  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
+  say('installing npm packages from package-lock.json (the first time takes a minute or two)');
+  // Not `npm ci`: it refuses a lock file without the other platforms' optional packages (chDB's macOS
+  // engines), which a registry mirror may not serve. `npm install --no-save` installs the locked versions
+  // and leaves package.json and the lock file as they are.
+  const args = ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error'];
+  const result = spawnSync('npm', args, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
-    say('npm ci failed: check that the npm registry is reachable, then run the command again.');
+    say('npm install failed: check that the npm registry is reachable, then run the command again.');
     process.exit(result.status ?? 1);
   }
   fs.writeFileSync(stamp, want);
