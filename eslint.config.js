@@ -3,6 +3,7 @@
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
 
@@ -10,6 +11,7 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'var/', '.tools/', 'admin/dist/', 'warehouse/target/', 'warehouse/logs/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
   {
     files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
@@ -30,7 +32,13 @@ export default tseslint.config(
             name,
             message: 'Workflow code runs in a deterministic sandbox: no Node built-ins. Use an activity.',
           })),
-          patterns: [{ group: ['**/activities/**/*.ts', '!**/activities/**/types.ts'], allowTypeImports: true, message: 'Workflows import activity types only.' }],
+          patterns: [
+            {
+              group: ['**/activities/**/*.ts', '!**/activities/**/types.ts'],
+              allowTypeImports: true,
+              message: 'Workflows import activity types only.',
+            },
+          ],
         },
       ],
     },

@@ -17,7 +17,9 @@ async function main(): Promise<void> {
     await app.listen({ host: config.API_HOST, port: config.API_PORT });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${config.API_PORT} is in use by another program: stop it, or set API_PORT`);
+      throw new Error(`port ${config.API_PORT} is in use by another program: stop it, or set API_PORT`, {
+        cause: error,
+      });
     }
     throw error;
   }

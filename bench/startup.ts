@@ -35,8 +35,10 @@ async function timedStart(varDir: string, restRssWaitMs: number) {
   let rssMbByProcess: Record<string, number> = {};
   if (restRssWaitMs > 0) {
     await new Promise((resolve) => setTimeout(resolve, restRssWaitMs));
-    rssMbByProcess = Object.fromEntries(Object.entries(ready.pids).map(([name, pid]) => [name, rssMbOfGroup(pid)]));
-    rssMbByProcess.launcher = rssMbOfGroup(launcher.process.pid!) ;
+    rssMbByProcess = Object.fromEntries(
+      Object.entries(ready.pids).map(([name, pid]) => [name, rssMbOfGroup(pid)]),
+    );
+    rssMbByProcess.launcher = rssMbOfGroup(launcher.process.pid!);
   }
   launcher.process.kill('SIGINT');
   await launcher.exited;
@@ -56,8 +58,20 @@ if (process.argv.includes('--fresh-clone')) {
   const clone = fs.mkdtempSync(path.join(os.tmpdir(), 'onecard-clone-'));
   const t0 = performance.now();
   execFileSync('git', ['clone', '--quiet', repoRoot, clone]);
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: clone, stdio: 'inherit' });
-  execFileSync(process.execPath, ['--import', 'tsx', '-e', "const m = await import('./system/temporal-cli.ts'); await m.ensureTemporalCli(console.log); const d = await import('./warehouse/dbt/venv.ts'); await d.ensureDbtVenv({ onProgress: console.log }); const a = await import('./admin/build.ts'); await a.ensureAdminBuilt({ onProgress: console.log });"], { cwd: clone, stdio: 'inherit' });
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: clone,
+    stdio: 'inherit',
+  });
+  execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "const m = await import('./system/temporal-cli.ts'); await m.ensureTemporalCli(console.log); const d = await import('./warehouse/dbt/venv.ts'); await d.ensureDbtVenv({ onProgress: console.log }); const a = await import('./admin/build.ts'); await a.ensureAdminBuilt({ onProgress: console.log });",
+    ],
+    { cwd: clone, stdio: 'inherit' },
+  );
   freshCloneSetupS = (performance.now() - t0) / 1000;
   fs.rmSync(clone, { recursive: true, force: true });
 }

@@ -16,7 +16,11 @@ const schema = {
     CLICKHOUSE_URL: { type: 'string', pattern: '^https?://' },
     API_HOST: { type: 'string', default: '127.0.0.1' },
     API_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 8080 },
-    LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], default: 'info' },
+    LOG_LEVEL: {
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+      default: 'info',
+    },
   },
 } as const;
 
@@ -44,13 +48,20 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): PlatformConfig & Required<Pick<PlatformConfig, RequiredSetting>> {
   const data: Record<string, unknown> = {};
-  for (const key of Object.keys(schema.properties)) if (env[key] !== undefined && env[key] !== '') data[key] = env[key];
+  for (const key of Object.keys(schema.properties))
+    if (env[key] !== undefined && env[key] !== '') data[key] = env[key];
   let config: PlatformConfig;
   try {
-    config = envSchema<PlatformConfig>({ schema: { ...schema, required: [...required] }, data, dotenv: false });
+    config = envSchema<PlatformConfig>({
+      schema: { ...schema, required: [...required] },
+      data,
+      dotenv: false,
+    });
   } catch (error) {
     // Ajv's message names the variable ("must have required property 'DATABASE_URL'"); say what to do.
-    throw new ConfigError(`configuration: ${(error as Error).message}. Set it in the environment, or start with npm start.`);
+    throw new ConfigError(
+      `configuration: ${(error as Error).message}. Set it in the environment, or start with npm start.`,
+    );
   }
   return config as PlatformConfig & Required<Pick<PlatformConfig, RequiredSetting>>;
 }

@@ -16,14 +16,23 @@ export function createProcessLogger(
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
   const logDir = varPath('log');
   fs.mkdirSync(logDir, { recursive: true });
-  const file = pino.destination({ dest: `${logDir}/${processName}.log`, append: true, mkdir: true, sync: false });
+  const file = pino.destination({
+    dest: `${logDir}/${processName}.log`,
+    append: true,
+    mkdir: true,
+    sync: false,
+  });
   const streams: pino.StreamEntry[] = [{ level: level as pino.Level, stream: file }];
-  if ((options.stdout ?? true) && process.env.ONECARD_LOG_STDOUT !== '0') streams.push({ level: level as pino.Level, stream: process.stdout });
+  if ((options.stdout ?? true) && process.env.ONECARD_LOG_STDOUT !== '0')
+    streams.push({ level: level as pino.Level, stream: process.stdout });
   return pino(
     {
       level,
       base: { proc: processName, pid: process.pid },
-      redact: { paths: ['password', '*.password', 'authorization', '*.authorization', 'key', '*.key'], censor: '[redacted]' },
+      redact: {
+        paths: ['password', '*.password', 'authorization', '*.authorization', 'key', '*.key'],
+        censor: '[redacted]',
+      },
     },
     pino.multistream(streams),
   );

@@ -7,7 +7,10 @@ export type { ClickHouseClient };
  * CLICKHOUSE_URL is the whole switch. Credentials may ride in the URL; they are moved into the client's
  * own fields so they never appear in a logged URL.
  */
-export function createWarehouseClient(clickhouseUrl: string, options: { application?: string } = {}): ClickHouseClient {
+export function createWarehouseClient(
+  clickhouseUrl: string,
+  options: { application?: string } = {},
+): ClickHouseClient {
   const url = new URL(clickhouseUrl);
   const username = decodeURIComponent(url.username) || 'default';
   const password = decodeURIComponent(url.password);

@@ -52,7 +52,11 @@ if (!entries[command]) {
 }
 checkNode();
 ensurePackages();
-const child = spawn(process.execPath, ['--import', 'tsx', ...entries[command], ...rest], { cwd: root, stdio: 'inherit' });
+const child = spawn(process.execPath, ['--import', 'tsx', ...entries[command], ...rest], {
+  cwd: root,
+  stdio: 'inherit',
+});
 // A Ctrl-C reaches the whole foreground group; the TypeScript entry does the orderly stop, this one waits.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal === 'SIGINT' ? 'SIGINT' : signal));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.on(signal, () => child.kill(signal === 'SIGINT' ? 'SIGINT' : signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

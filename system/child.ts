@@ -86,11 +86,16 @@ export async function startChild(spec: ChildSpec, sink: LineSink): Promise<Manag
     giveUp.abort();
     clearTimeout(timer);
     diedEarly.catch(() => undefined);
+    spawnError.catch(() => undefined);
   }
   return managed;
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  timeoutMs: number,
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   signalGroup(child, 'SIGTERM');
   let timer: NodeJS.Timeout | undefined;
@@ -117,7 +122,11 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** Polls `probe` until it resolves, or until `signal` says to give up. */
-export async function pollUntil(probe: () => Promise<unknown>, signal: AbortSignal, intervalMs = 200): Promise<void> {
+export async function pollUntil(
+  probe: () => Promise<unknown>,
+  signal: AbortSignal,
+  intervalMs = 200,
+): Promise<void> {
   while (!signal.aborted) {
     try {
       await probe();

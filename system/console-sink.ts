@@ -1,9 +1,21 @@
 import type { LineSink } from './child.ts';
 
 const colors: Record<string, string> = {
-  system: '\x1b[1m', postgres: '\x1b[34m', temporal: '\x1b[35m', warehouse: '\x1b[33m', worker: '\x1b[36m', api: '\x1b[32m',
+  system: '\x1b[1m',
+  postgres: '\x1b[34m',
+  temporal: '\x1b[35m',
+  warehouse: '\x1b[33m',
+  worker: '\x1b[36m',
+  api: '\x1b[32m',
 };
-const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const levelNames: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 /** The chatty servers show warnings and worse on the terminal; everything stays in var/log/<name>.log. */
 const minimumLevel: Record<string, number> = { postgres: 40, temporal: 40 };
 const quietMessages = new Set(['incoming request', 'request completed']);
@@ -20,7 +32,12 @@ export function terminalSink(write: (text: string) => void = (text) => process.s
     let time = new Date();
     if (line.startsWith('{')) {
       try {
-        const record = JSON.parse(line) as { level?: number; time?: number; msg?: string; err?: { message?: string } };
+        const record = JSON.parse(line) as {
+          level?: number;
+          time?: number;
+          msg?: string;
+          err?: { message?: string };
+        };
         level = record.level ?? 30;
         time = new Date(record.time ?? Date.now());
         if (quietMessages.has(record.msg ?? '')) return;
@@ -32,6 +49,8 @@ export function terminalSink(write: (text: string) => void = (text) => process.s
     if (level < (minimumLevel[name] ?? 30)) return;
     const label = name.padEnd(9);
     const stamp = time.toTimeString().slice(0, 8);
-    write(useColor ? `${stamp} ${colors[name] ?? ''}${label}\x1b[0m ${text}\n` : `${stamp} ${label} ${text}\n`);
+    write(
+      useColor ? `${stamp} ${colors[name] ?? ''}${label}\x1b[0m ${text}\n` : `${stamp} ${label} ${text}\n`,
+    );
   };
 }

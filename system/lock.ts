@@ -55,7 +55,9 @@ export class LauncherLock {
       }
       const leftovers = previous.groups.filter(alive);
       if (leftovers.length > 0) {
-        onStale(`stopping ${leftovers.length} process group(s) left by a launcher that did not shut down cleanly`);
+        onStale(
+          `stopping ${leftovers.length} process group(s) left by a launcher that did not shut down cleanly`,
+        );
         for (const group of leftovers) {
           try {
             process.kill(-group, 'SIGKILL');

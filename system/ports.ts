@@ -5,8 +5,11 @@ export function assertPortFree(host: string, port: number, owner: string, variab
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'EADDRINUSE' ? 'is in use by another program' : `cannot be opened (${error.code})`;
-      reject(new Error(`port ${port} for ${owner} ${why}: stop that program, or set ${variable} to another port`));
+      const why =
+        error.code === 'EADDRINUSE' ? 'is in use by another program' : `cannot be opened (${error.code})`;
+      reject(
+        new Error(`port ${port} for ${owner} ${why}: stop that program, or set ${variable} to another port`),
+      );
     });
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
   });

@@ -34,10 +34,14 @@ const server = new EmbeddedPostgres({
   createPostgresUser: true,
   initdbFlags: ['--encoding=UTF8', '--no-locale'],
   postgresFlags: [
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'unix_socket_directories=',
-    '-c', 'max_connections=300',
-    '-c', 'shared_buffers=256MB',
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=300',
+    '-c',
+    'shared_buffers=256MB',
   ],
   onLog: (message: string) => {
     for (const line of message.split('\n').filter(Boolean)) {
@@ -58,8 +62,15 @@ async function main(): Promise<void> {
   try {
     await server.start();
   } catch (error) {
-    const reason = recentLines.find((line) => /FATAL|could not|in use/i.test(line)) ?? (error as Error | undefined)?.message;
-    throw new Error(`PostgreSQL did not start on port ${port}: ${reason ?? 'unknown reason'} (PG_PORT changes the port)`);
+    const reason =
+      recentLines.find((line) => /FATAL|could not|in use/i.test(line)) ??
+      (error as Error | undefined)?.message;
+    throw new Error(
+      `PostgreSQL did not start on port ${port}: ${reason ?? 'unknown reason'} (PG_PORT changes the port)`,
+      {
+        cause: error,
+      },
+    );
   }
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
   await client.connect();

@@ -24,7 +24,12 @@ export interface StackOptions {
   host: string;
   ports: StackPorts;
   /** Set ones point that part at a production instance instead of starting the embedded one. */
-  external: { databaseUrl?: string; temporalAddress?: string; temporalUiUrl?: string; clickhouseUrl?: string };
+  external: {
+    databaseUrl?: string;
+    temporalAddress?: string;
+    temporalUiUrl?: string;
+    clickhouseUrl?: string;
+  };
   /** The worker and API are left out by test suites that run their own in-process. */
   processes: { worker: boolean; api: boolean };
   /** Tests keep Temporal's state in memory; npm start keeps it in var/. */
@@ -93,7 +98,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       `postgres://postgres:${encodeURIComponent(secrets.postgresPassword)}@${host}:${ports.postgres}/onecard`,
     TEMPORAL_ADDRESS: external.temporalAddress ?? `${host}:${ports.temporal}`,
     TEMPORAL_NAMESPACE: settings.namespace,
-    TEMPORAL_UI_URL: external.temporalUiUrl ?? (external.temporalAddress ? '' : `http://${host}:${ports.temporalUi}`),
+    TEMPORAL_UI_URL:
+      external.temporalUiUrl ?? (external.temporalAddress ? '' : `http://${host}:${ports.temporalUi}`),
     CLICKHOUSE_URL:
       external.clickhouseUrl ??
       `http://onecard:${encodeURIComponent(secrets.warehouseSystemPassword)}@${host}:${ports.warehouse}`,
@@ -106,20 +112,18 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     if (embedded.postgres) {
       fs.mkdirSync(varDir, { recursive: true, mode: 0o755 });
       starting.push(
-        start(
-          {
-            name: 'postgres',
-            entry: entries.postgres,
-            env: {
-              ...baseEnv,
-              PG_DATA_DIR: path.join(varDir, 'postgres'),
-              PG_PORT: String(ports.postgres),
-              PG_PASSWORD: secrets.postgresPassword,
-            },
-            ready: async (child) => void (await child.nextMessage('ready')),
-            readyTimeoutMs: 60_000,
+        start({
+          name: 'postgres',
+          entry: entries.postgres,
+          env: {
+            ...baseEnv,
+            PG_DATA_DIR: path.join(varDir, 'postgres'),
+            PG_PORT: String(ports.postgres),
+            PG_PASSWORD: secrets.postgresPassword,
           },
-        ),
+          ready: async (child) => void (await child.nextMessage('ready')),
+          readyTimeoutMs: 60_000,
+        }),
       );
     } else {
       starting.push(checkExternalPostgres(env.DATABASE_URL).then(() => undefined as never));
@@ -127,49 +131,46 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     if (embedded.warehouse) {
       const pingUrl = `http://${host}:${ports.warehouse}/ping`;
       starting.push(
-        start(
-          {
-            name: 'warehouse',
-            entry: entries.warehouse,
-            env: {
-              ...baseEnv,
-              WAREHOUSE_DATA_DIR: path.join(varDir, 'warehouse'),
-              WAREHOUSE_HOST: host,
-              WAREHOUSE_PORT: String(ports.warehouse),
-              WAREHOUSE_SYSTEM_PASSWORD: secrets.warehouseSystemPassword,
-              WAREHOUSE_ANALYST_PASSWORD: secrets.warehouseAnalystPassword,
-              WAREHOUSE_ALLOW_ANONYMOUS_READONLY: host === '127.0.0.1' ? '1' : '0',
-            },
-            ready: (_child, signal) => pollUntil(async () => assertOk(await fetch(pingUrl)), signal),
-            readyTimeoutMs: 60_000,
+        start({
+          name: 'warehouse',
+          entry: entries.warehouse,
+          env: {
+            ...baseEnv,
+            WAREHOUSE_DATA_DIR: path.join(varDir, 'warehouse'),
+            WAREHOUSE_HOST: host,
+            WAREHOUSE_PORT: String(ports.warehouse),
+            WAREHOUSE_SYSTEM_PASSWORD: secrets.warehouseSystemPassword,
+            WAREHOUSE_ANALYST_PASSWORD: secrets.warehouseAnalystPassword,
+            WAREHOUSE_ALLOW_ANONYMOUS_READONLY: host === '127.0.0.1' ? '1' : '0',
           },
-        ),
+          ready: (_child, signal) => pollUntil(async () => assertOk(await fetch(pingUrl)), signal),
+          readyTimeoutMs: 60_000,
+        }),
       );
     }
     if (embedded.temporal) {
       await ensureTemporalCli(progress);
       starting.push(
-        start(
-          {
-            name: 'temporal',
-            entry: entries.temporal,
-            env: {
-              ...baseEnv,
-              TEMPORAL_IP: host,
-              TEMPORAL_PORT: String(ports.temporal),
-              TEMPORAL_UI_PORT: String(ports.temporalUi),
-              TEMPORAL_DB_FILE: options.temporalInMemory ? '' : path.join(varDir, 'temporal', 'temporal.db'),
-            },
-            ready: async (child) => void (await child.nextMessage('ready')),
-            readyTimeoutMs: 90_000,
+        start({
+          name: 'temporal',
+          entry: entries.temporal,
+          env: {
+            ...baseEnv,
+            TEMPORAL_IP: host,
+            TEMPORAL_PORT: String(ports.temporal),
+            TEMPORAL_UI_PORT: String(ports.temporalUi),
+            TEMPORAL_DB_FILE: options.temporalInMemory ? '' : path.join(varDir, 'temporal', 'temporal.db'),
           },
-        ),
+          ready: async (child) => void (await child.nextMessage('ready')),
+          readyTimeoutMs: 90_000,
+        }),
       );
     } else {
       starting.push(checkExternalTemporal(env.TEMPORAL_ADDRESS).then(() => undefined as never));
     }
     const started = await Promise.allSettled(starting);
-    for (const result of started) if (result.status === 'fulfilled' && result.value) children.push(result.value);
+    for (const result of started)
+      if (result.status === 'fulfilled' && result.value) children.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
 
@@ -179,7 +180,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     try {
       await applyWarehouseSchema(warehouse);
     } catch (error) {
-      throw new Error(`the warehouse at ${new URL(env.CLICKHOUSE_URL).origin} did not take the schema: ${(error as Error).message}`);
+      throw new Error(
+        `the warehouse at ${new URL(env.CLICKHOUSE_URL).origin} did not take the schema: ${(error as Error).message}`,
+        { cause: error },
+      );
     } finally {
       await warehouse.close();
     }
@@ -187,29 +191,25 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const platformEnv = { ...baseEnv, ...env };
     if (options.processes.worker) {
       children.push(
-        await start(
-          {
-            name: 'worker',
-            entry: entries.worker,
-            env: platformEnv,
-            ready: async (child) => void (await child.nextMessage('ready')),
-            readyTimeoutMs: 120_000,
-            stopTimeoutMs: 30_000,
-          },
-        ),
+        await start({
+          name: 'worker',
+          entry: entries.worker,
+          env: platformEnv,
+          ready: async (child) => void (await child.nextMessage('ready')),
+          readyTimeoutMs: 120_000,
+          stopTimeoutMs: 30_000,
+        }),
       );
     }
     if (options.processes.api) {
       children.push(
-        await start(
-          {
-            name: 'api',
-            entry: entries.api,
-            env: platformEnv,
-            ready: async (child) => void (await child.nextMessage('ready')),
-            readyTimeoutMs: 60_000,
-          },
-        ),
+        await start({
+          name: 'api',
+          entry: entries.api,
+          env: platformEnv,
+          ready: async (child) => void (await child.nextMessage('ready')),
+          readyTimeoutMs: 60_000,
+        }),
       );
     }
   } catch (error) {
@@ -229,7 +229,7 @@ async function checkExternalPostgres(url: string): Promise<void> {
     await client.connect();
     await client.query('select 1');
   } catch (error) {
-    throw new Error(`DATABASE_URL does not answer: ${(error as Error).message}`);
+    throw new Error(`DATABASE_URL does not answer: ${(error as Error).message}`, { cause: error });
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -241,6 +241,8 @@ async function checkExternalTemporal(address: string): Promise<void> {
     await connection.workflowService.getSystemInfo({});
     await connection.close();
   } catch (error) {
-    throw new Error(`TEMPORAL_ADDRESS ${address} does not answer: ${(error as Error).message}`);
+    throw new Error(`TEMPORAL_ADDRESS ${address} does not answer: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

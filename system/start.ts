@@ -29,7 +29,8 @@ function port(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new ConfigError(`${name} must be a port number (1-65535), got "${raw}"`);
+  if (!Number.isInteger(value) || value < 1 || value > 65535)
+    throw new ConfigError(`${name} must be a port number (1-65535), got "${raw}"`);
   return value;
 }
 
@@ -57,15 +58,13 @@ async function main(): Promise<void> {
     say('stopped');
     process.exit(code);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal, 0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => void shutdown(signal, 0));
 
   try {
     say(`data folder: ${dir}`);
     say('checking tools: the console build and the dbt virtualenv (installed once, then reused)');
-    await Promise.all([
-      ensureAdminBuilt({ onProgress: say }),
-      ensureDbtVenv({ onProgress: say }),
-    ]);
+    await Promise.all([ensureAdminBuilt({ onProgress: say }), ensureDbtVenv({ onProgress: say })]);
     say('starting PostgreSQL, the warehouse and Temporal');
     stack = await startStack({
       varDir: dir,
@@ -84,7 +83,11 @@ async function main(): Promise<void> {
     });
     for (const child of stack.children) {
       void child.exited.then((code) => {
-        if (!stopping) void shutdown(`${child.name} exited unexpectedly with code ${code}; see var/log/${child.name}.log`, 1);
+        if (!stopping)
+          void shutdown(
+            `${child.name} exited unexpectedly with code ${code}; see var/log/${child.name}.log`,
+            1,
+          );
       });
     }
 
@@ -100,12 +103,20 @@ async function main(): Promise<void> {
       body: JSON.stringify({ checkId }),
       signal: AbortSignal.timeout(60_000),
     });
-    if (!selfCheck.ok) throw new Error(`the start-up self-check failed: HTTP ${selfCheck.status} ${await selfCheck.text()}`);
-    say(`self-check workflow ${checkId} completed through PostgreSQL, Temporal, the worker and the warehouse`);
+    if (!selfCheck.ok)
+      throw new Error(`the start-up self-check failed: HTTP ${selfCheck.status} ${await selfCheck.text()}`);
+    say(
+      `self-check workflow ${checkId} completed through PostgreSQL, Temporal, the worker and the warehouse`,
+    );
 
     const readyS = (performance.now() - startedAt) / 1000;
     printBanner(stack, api, readyS);
-    process.send?.({ type: 'ready', readyS, api, pids: Object.fromEntries(stack.children.map((child) => [child.name, child.pid])) });
+    process.send?.({
+      type: 'ready',
+      readyS,
+      api,
+      pids: Object.fromEntries(stack.children.map((child) => [child.name, child.pid])),
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     say(`start-up failed: ${message}`);

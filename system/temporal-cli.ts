@@ -37,17 +37,24 @@ export async function ensureTemporalCli(onProgress: (line: string) => void = () 
     all: true,
     reject: false,
   });
-  const ticker = setInterval(() => onProgress(`  still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s)`), 15_000);
+  const ticker = setInterval(
+    () => onProgress(`  still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s)`),
+    15_000,
+  );
   build.all?.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) if (!line.startsWith('go: downloading')) onProgress(`  ${line}`);
+    for (const line of chunk.toString().split('\n').filter(Boolean))
+      if (!line.startsWith('go: downloading')) onProgress(`  ${line}`);
   });
   const result = await build;
   clearInterval(ticker);
   if (result.exitCode !== 0) {
-    throw new Error(`building the Temporal CLI failed (exit ${result.exitCode}): ${String(result.all).split('\n').slice(-5).join(' | ')}`);
+    throw new Error(
+      `building the Temporal CLI failed (exit ${result.exitCode}): ${String(result.all).split('\n').slice(-5).join(' | ')}`,
+    );
   }
   const now = await builtVersion();
-  if (now !== version) throw new Error(`built the Temporal CLI but it reports version ${now}, expected ${version}`);
+  if (now !== version)
+    throw new Error(`built the Temporal CLI but it reports version ${now}, expected ${version}`);
   onProgress(`built the Temporal CLI ${version} in ${Math.round((Date.now() - started) / 1000)} s`);
   return temporalBin;
 }

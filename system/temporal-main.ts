@@ -26,7 +26,8 @@ if (dbFile) {
   fs.mkdirSync(path.dirname(dbFile), { recursive: true });
   args.push('--db-filename', dbFile);
 }
-for (const [name, type] of Object.entries(settings.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+for (const [name, type] of Object.entries(settings.searchAttributes))
+  args.push('--search-attribute', `${name}=${type}`);
 for (const [key, value] of Object.entries(settings.dynamicConfig)) {
   args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 }
@@ -49,7 +50,8 @@ for (const stream of [server.stdout, server.stderr]) {
 }
 server.once('exit', (code, signal) => {
   if (stopping) return;
-  const reason = recentLines.find((line) => /address already in use|bind|error/i.test(line)) ?? `exit ${code ?? signal}`;
+  const reason =
+    recentLines.find((line) => /address already in use|bind|error/i.test(line)) ?? `exit ${code ?? signal}`;
   log.fatal(`the Temporal dev server stopped: ${reason} (TEMPORAL_PORT / TEMPORAL_UI_PORT change the ports)`);
   process.exit(1);
 });
@@ -67,19 +69,26 @@ onShutdown(async (reason) => {
 async function main(): Promise<void> {
   const address = `${ip}:${port}`;
   let version = '';
-  await pollUntil(async () => {
-    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-    try {
-      const info = await connection.workflowService.getSystemInfo({});
-      // The namespace given with --namespace appears once the server has registered it.
-      await connection.workflowService.describeNamespace({ namespace: settings.namespace });
-      version = info.serverVersion ?? '';
-    } finally {
-      await connection.close();
-    }
-  }, AbortSignal.timeout(60_000), 300);
+  await pollUntil(
+    async () => {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        const info = await connection.workflowService.getSystemInfo({});
+        // The namespace given with --namespace appears once the server has registered it.
+        await connection.workflowService.describeNamespace({ namespace: settings.namespace });
+        version = info.serverVersion ?? '';
+      } finally {
+        await connection.close();
+      }
+    },
+    AbortSignal.timeout(60_000),
+    300,
+  );
   if (!version) throw new Error('the Temporal dev server did not answer within 60 s');
-  log.info({ address, ui: `http://${ip}:${uiPort}`, version, dbFile: dbFile || '(memory)' }, 'Temporal is ready');
+  log.info(
+    { address, ui: `http://${ip}:${uiPort}`, version, dbFile: dbFile || '(memory)' },
+    'Temporal is ready',
+  );
   announceReady({ version });
 }
 

@@ -11,16 +11,22 @@ const say = (line: string) => process.stdout.write(`[setup] ${line}\n`);
 
 async function main(): Promise<number> {
   const started = performance.now();
-  say('checking tools: Temporal CLI, dbt virtualenv, chromium, console build (each installed once, then reused)');
+  say(
+    'checking tools: Temporal CLI, dbt virtualenv, chromium, console build (each installed once, then reused)',
+  );
   // apt-get (chromium) and pip (dbt) both wait on the network; the Go build and Vite want the CPU.
   await Promise.all([ensureChromium(say), ensureDbtVenv({ onProgress: say })]);
   await ensureTemporalCli(say);
   await ensureAdminBuilt({ onProgress: say });
   say(`tools ready in ${((performance.now() - started) / 1000).toFixed(1)} s; running the test suites`);
-  const vitest = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], {
-    cwd: repoRoot,
-    stdio: 'inherit',
-  });
+  const vitest = spawn(
+    process.execPath,
+    ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)],
+    {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    },
+  );
   return new Promise((resolve) => vitest.on('exit', (code) => resolve(code ?? 1)));
 }
 

@@ -22,7 +22,11 @@ function filesUnder(dir: string): string[] {
  */
 export async function workflowBundle(log: Logger): Promise<{ code: string }> {
   const hash = crypto.createHash('sha256');
-  const inputs = [...filesUnder(path.join(repoRoot, 'workflows')), ...filesUnder(path.join(repoRoot, 'activities')).filter((f) => f.endsWith('types.ts')), path.join(repoRoot, 'package-lock.json')];
+  const inputs = [
+    ...filesUnder(path.join(repoRoot, 'workflows')),
+    ...filesUnder(path.join(repoRoot, 'activities')).filter((f) => f.endsWith('types.ts')),
+    path.join(repoRoot, 'package-lock.json'),
+  ];
   for (const file of inputs) hash.update(file).update(fs.readFileSync(file));
   const cacheFile = varPath('cache', `workflow-bundle-${hash.digest('hex').slice(0, 16)}.js`);
   if (fs.existsSync(cacheFile)) return { code: fs.readFileSync(cacheFile, 'utf8') };

@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   const config = loadConfig(['DATABASE_URL', 'TEMPORAL_ADDRESS', 'CLICKHOUSE_URL']);
   Runtime.install({
     logger: {
-      log: (level, message, meta) => log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
+      log: (level, message, meta) =>
+        log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
       trace: (message, meta) => log.trace(meta ?? {}, message),
       debug: (message, meta) => log.debug(meta ?? {}, message),
       info: (message, meta) => log.info(meta ?? {}, message),
@@ -43,7 +44,11 @@ async function main(): Promise<void> {
     log.info('worker stopped');
   });
   log.info(
-    { identity: workerIdentity(), temporal: config.TEMPORAL_ADDRESS, warehouse: redactUrl(config.CLICKHOUSE_URL) },
+    {
+      identity: workerIdentity(),
+      temporal: config.TEMPORAL_ADDRESS,
+      warehouse: redactUrl(config.CLICKHOUSE_URL),
+    },
     'worker polling',
   );
   announceReady({ identity: workerIdentity() });

@@ -2,7 +2,10 @@ import type { ClickHouseClient } from '../../core/warehouse-client.ts';
 import type { Pool } from '../../core/db/pool.ts';
 import type { SelfCheckActivities, SelfCheckInput } from './types.ts';
 
-export function createSelfCheckActivities(deps: { db: Pool; warehouse: ClickHouseClient }): SelfCheckActivities {
+export function createSelfCheckActivities(deps: {
+  db: Pool;
+  warehouse: ClickHouseClient;
+}): SelfCheckActivities {
   return {
     async recordSelfCheckInPostgres(input: SelfCheckInput) {
       const result = await deps.db.query(
@@ -10,7 +13,11 @@ export function createSelfCheckActivities(deps: { db: Pool; warehouse: ClickHous
         [input.checkId, input.requestedAt, { by: 'selfCheck workflow' }],
       );
       const version = await deps.db.query<{ server_version: string }>('show server_version');
-      return { component: 'postgres', inserted: result.rowCount === 1, serverVersion: version.rows[0]!.server_version };
+      return {
+        component: 'postgres',
+        inserted: result.rowCount === 1,
+        serverVersion: version.rows[0]!.server_version,
+      };
     },
 
     async recordSelfCheckInWarehouse(input: SelfCheckInput) {

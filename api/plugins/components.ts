@@ -6,14 +6,21 @@ import { createPool, type Pool } from '../../core/db/pool.ts';
 import { createWarehouseClient, type ClickHouseClient } from '../../core/warehouse-client.ts';
 import { readTemporalSettings, type TemporalSettings } from '../../core/temporal-settings.ts';
 
-export type ApiConfig = PlatformConfig & Required<Pick<PlatformConfig, 'DATABASE_URL' | 'TEMPORAL_ADDRESS' | 'CLICKHOUSE_URL'>>;
+export type ApiConfig = PlatformConfig &
+  Required<Pick<PlatformConfig, 'DATABASE_URL' | 'TEMPORAL_ADDRESS' | 'CLICKHOUSE_URL'>>;
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: ApiConfig;
     db: Pool;
     warehouse: ClickHouseClient;
-    temporal: { client: Client; connection: Connection; settings: TemporalSettings; namespace: string; taskQueue: string };
+    temporal: {
+      client: Client;
+      connection: Connection;
+      settings: TemporalSettings;
+      namespace: string;
+      taskQueue: string;
+    };
   }
 }
 
@@ -49,7 +56,13 @@ export const temporalPlugin = fp(
     // Lazy: the API starts, and /health says so, even while Temporal is still coming up.
     const connection = Connection.lazy({ address: app.config.TEMPORAL_ADDRESS, connectTimeout: 2_000 });
     const taskQueue = app.config.TEMPORAL_TASK_QUEUE ?? settings.taskQueue;
-    app.decorate('temporal', { client: new Client({ connection, namespace }), connection, settings, namespace, taskQueue });
+    app.decorate('temporal', {
+      client: new Client({ connection, namespace }),
+      connection,
+      settings,
+      namespace,
+      taskQueue,
+    });
     app.addHook('onClose', async () => connection.close());
   },
   { name: 'temporal', dependencies: ['config'] },

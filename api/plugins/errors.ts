@@ -25,14 +25,23 @@ export const errorsPlugin = fp(
       }
       const status = error.statusCode ?? 500;
       if (status < 500) {
-        const code = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'malformed_json' : (error.code ?? 'bad_request').toLowerCase();
+        const code =
+          error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'malformed_json'
+            : (error.code ?? 'bad_request').toLowerCase();
         return reply.status(status).send({ error: { code, message: error.message } });
       }
       request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
-      return reply.status(status).send({ error: { code: 'internal_error', message: 'internal error; see the API log' } });
+      return reply
+        .status(status)
+        .send({ error: { code: 'internal_error', message: 'internal error; see the API log' } });
     });
     app.setNotFoundHandler((request, reply) =>
-      reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+      reply
+        .status(404)
+        .send({
+          error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+        }),
     );
   },
   { name: 'errors' },

@@ -49,9 +49,12 @@ async function check(
 ): Promise<ComponentHealth> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
+  const answer = probe();
+  // A probe that loses the race still settles later; it must not become an unhandled rejection.
+  answer.catch(() => undefined);
   try {
     const version = await Promise.race([
-      probe(),
+      answer,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
       }),
@@ -59,7 +62,13 @@ async function check(
     return { name, status: 'up', version, latencyMs: Math.round(performance.now() - started), endpoint };
   } catch (error) {
     const message = (error as Error).message || String(error);
-    return { name, status: 'down', latencyMs: Math.round(performance.now() - started), endpoint, error: message };
+    return {
+      name,
+      status: 'down',
+      latencyMs: Math.round(performance.now() - started),
+      endpoint,
+      error: message,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -87,7 +96,9 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     });
     if (live.length === 0) throw new Error(`no worker polls task queue ${taskQueue}`);
     // Identity: onecard-worker/<version>@<host>:<pid>
-    const versions = new Set(live.map((poller) => /\/([^@]+)@/.exec(poller.identity ?? '')?.[1] ?? 'unknown'));
+    const versions = new Set(
+      live.map((poller) => /\/([^@]+)@/.exec(poller.identity ?? '')?.[1] ?? 'unknown'),
+    );
     return [...versions].join(', ');
   }
 

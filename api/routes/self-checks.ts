@@ -32,7 +32,8 @@ export async function selfCheckRoutes(app: FastifyInstance): Promise<void> {
     '/api/self-checks',
     {
       schema: {
-        summary: 'Run the self-check workflow (PostgreSQL, Temporal, worker, warehouse) and wait for its result',
+        summary:
+          'Run the self-check workflow (PostgreSQL, Temporal, worker, warehouse) and wait for its result',
         tags: ['system'],
         body: {
           type: 'object',
@@ -75,7 +76,11 @@ export async function selfCheckRoutes(app: FastifyInstance): Promise<void> {
             type: 'array',
             items: {
               type: 'object',
-              properties: { id: { type: 'string' }, startedAt: { type: 'string' }, recordedAt: { type: 'string' } },
+              properties: {
+                id: { type: 'string' },
+                startedAt: { type: 'string' },
+                recordedAt: { type: 'string' },
+              },
             },
           },
         },
@@ -86,7 +91,15 @@ export async function selfCheckRoutes(app: FastifyInstance): Promise<void> {
         `select check_id as id, started_at as "startedAt", recorded_at as "recordedAt"
            from system_self_checks order by recorded_at desc limit 20`,
       );
-      return reply.header('X-Total-Count', rows.length).send(rows.map((row) => ({ ...row, startedAt: row.startedAt.toISOString(), recordedAt: row.recordedAt.toISOString() })));
+      return reply
+        .header('X-Total-Count', rows.length)
+        .send(
+          rows.map((row) => ({
+            ...row,
+            startedAt: row.startedAt.toISOString(),
+            recordedAt: row.recordedAt.toISOString(),
+          })),
+        );
     },
   );
 }

@@ -5,7 +5,10 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => BigInt(value));
 
 export type Pool = pg.Pool;
 
-export function createPool(databaseUrl: string, options: { max?: number; application?: string } = {}): pg.Pool {
+export function createPool(
+  databaseUrl: string,
+  options: { max?: number; application?: string } = {},
+): pg.Pool {
   return new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 20,

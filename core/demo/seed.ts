@@ -9,8 +9,38 @@ const schools = [
   { schoolId: 'DEMO-ZX02', name: '城西第二中学', kind: 'middle' },
 ] as const;
 
-const surnames = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴', '徐', '孙', '胡', '朱', '高', '林'];
-const givenNames = ['子涵', '浩然', '雨桐', '梓轩', '欣怡', '宇航', '思远', '佳琪', '俊杰', '诗涵', '明轩', '若曦'];
+const surnames = [
+  '王',
+  '李',
+  '张',
+  '刘',
+  '陈',
+  '杨',
+  '赵',
+  '黄',
+  '周',
+  '吴',
+  '徐',
+  '孙',
+  '胡',
+  '朱',
+  '高',
+  '林',
+];
+const givenNames = [
+  '子涵',
+  '浩然',
+  '雨桐',
+  '梓轩',
+  '欣怡',
+  '宇航',
+  '思远',
+  '佳琪',
+  '俊杰',
+  '诗涵',
+  '明轩',
+  '若曦',
+];
 
 export const demoSize = { schools: schools.length, studentsPerSchool: 140, staffPerSchool: 10 } as const;
 
@@ -31,9 +61,17 @@ export async function seedDemoDistrict(pool: Pool): Promise<{ cardholders: numbe
         [canteen, shop, school.schoolId],
       );
       const terminals: Array<[string, string, string | null]> = [
-        ['POS1', 'pos', canteen], ['POS2', 'pos', canteen], ['POS3', 'pos', canteen], ['POS4', 'pos', shop],
-        ['KIOSK1', 'kiosk', canteen], ['GATE1', 'gate', null], ['GATE2', 'gate', null], ['DORM1', 'dorm', null],
-        ['ATT1', 'attendance', null], ['ATT2', 'attendance', null], ['BUS1', 'bus', null],
+        ['POS1', 'pos', canteen],
+        ['POS2', 'pos', canteen],
+        ['POS3', 'pos', canteen],
+        ['POS4', 'pos', shop],
+        ['KIOSK1', 'kiosk', canteen],
+        ['GATE1', 'gate', null],
+        ['GATE2', 'gate', null],
+        ['DORM1', 'dorm', null],
+        ['ATT1', 'attendance', null],
+        ['ATT2', 'attendance', null],
+        ['BUS1', 'bus', null],
       ];
       for (const [suffix, kind, merchantId] of terminals) {
         await client.query(
@@ -44,7 +82,9 @@ export async function seedDemoDistrict(pool: Pool): Promise<{ cardholders: numbe
       const people = demoSize.studentsPerSchool + demoSize.staffPerSchool;
       for (let i = 0; i < people; i++) {
         const isStaff = i >= demoSize.studentsPerSchool;
-        const name = surnames[(i * 7 + schoolIndex) % surnames.length]! + givenNames[(i * 5 + schoolIndex) % givenNames.length]!;
+        const name =
+          surnames[(i * 7 + schoolIndex) % surnames.length]! +
+          givenNames[(i * 5 + schoolIndex) % givenNames.length]!;
         const grade = isStaff ? null : 1 + (i % 6);
         await client.query(
           `insert into cardholders (school_id, kind, person_no, name, gender, grade, class_name)
@@ -52,7 +92,9 @@ export async function seedDemoDistrict(pool: Pool): Promise<{ cardholders: numbe
           [
             school.schoolId,
             isStaff ? 'staff' : 'student',
-            isStaff ? `T${String(i).padStart(5, '0')}` : `G${2026 - (grade ?? 0)}${String(i).padStart(5, '0')}`,
+            isStaff
+              ? `T${String(i).padStart(5, '0')}`
+              : `G${2026 - (grade ?? 0)}${String(i).padStart(5, '0')}`,
             name,
             i % 2 === 0 ? 'F' : 'M',
             grade,

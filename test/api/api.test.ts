@@ -29,7 +29,10 @@ describe('health', () => {
     const response = await app.inject({ method: 'GET', url: '/health' });
     const body = response.json();
     const byName = Object.fromEntries(body.components.map((c: { name: string }) => [c.name, c]));
-    expect(byName.postgres).toMatchObject({ status: 'up', version: expect.stringMatching(/^PostgreSQL 18\./) });
+    expect(byName.postgres).toMatchObject({
+      status: 'up',
+      version: expect.stringMatching(/^PostgreSQL 18\./),
+    });
     expect(byName.temporal).toMatchObject({ status: 'up', version: expect.stringMatching(/^1\.\d+/) });
     expect(byName.warehouse).toMatchObject({ status: 'up', version: expect.stringMatching(/^26\./) });
     expect(byName.worker).toMatchObject({ status: 'down', error: expect.stringContaining(taskQueue) });
@@ -50,10 +53,18 @@ describe('health', () => {
 describe('self-check route', () => {
   test('runs the workflow once per check id', async () => {
     const before = await countSelfChecks();
-    const first = await app.inject({ method: 'POST', url: '/api/self-checks', payload: { checkId: 'api-route-1' } });
+    const first = await app.inject({
+      method: 'POST',
+      url: '/api/self-checks',
+      payload: { checkId: 'api-route-1' },
+    });
     expect(first.statusCode).toBe(200);
     expect(first.json().workflowId).toBe('self-check/api-route-1');
-    const again = await app.inject({ method: 'POST', url: '/api/self-checks', payload: { checkId: 'api-route-1' } });
+    const again = await app.inject({
+      method: 'POST',
+      url: '/api/self-checks',
+      payload: { checkId: 'api-route-1' },
+    });
     expect(again.json()).toEqual(first.json());
     expect(await countSelfChecks()).toBe(before + 1);
     const list = await app.inject({ method: 'GET', url: '/api/self-checks' });
@@ -64,7 +75,12 @@ describe('self-check route', () => {
     ['a missing key', {}, 'invalid_request', "must have required property 'checkId'"],
     ['a wrong type', { checkId: 42 }, 'invalid_request', 'body/checkId must be string'],
     ['a bad character', { checkId: 'a b' }, 'invalid_request', 'body/checkId must match pattern'],
-    ['an unknown field', { checkId: 'x', extra: 1 }, 'invalid_request', 'must NOT have additional properties'],
+    [
+      'an unknown field',
+      { checkId: 'x', extra: 1 },
+      'invalid_request',
+      'must NOT have additional properties',
+    ],
   ])('refuses %s with a 400 naming the field, and writes nothing', async (_case, payload, code, message) => {
     const before = await countSelfChecks();
     const response = await app.inject({ method: 'POST', url: '/api/self-checks', payload });
@@ -97,6 +113,8 @@ describe('documents and errors', () => {
   test('answers an unknown route with the one error format', async () => {
     const response = await app.inject({ method: 'GET', url: '/api/nothing-here' });
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({ error: { code: 'not_found', message: 'no route GET /api/nothing-here' } });
+    expect(response.json()).toEqual({
+      error: { code: 'not_found', message: 'no route GET /api/nothing-here' },
+    });
   });
 });

@@ -41,12 +41,16 @@ export function runLauncher(varDir: string, ports: LauncherPorts): RunningLaunch
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const ready = new Promise<{ readyS: number; api: string; pids: Record<string, number> }>((resolve, reject) => {
-    child.on('message', (message: { type?: string }) => {
-      if (message.type === 'ready') resolve(message as never);
-    });
-    void exited.then((code) => reject(new Error(`the launcher exited with ${code}:\n${output.join('').slice(-3000)}`)));
-  });
+  const ready = new Promise<{ readyS: number; api: string; pids: Record<string, number> }>(
+    (resolve, reject) => {
+      child.on('message', (message: { type?: string }) => {
+        if (message.type === 'ready') resolve(message as never);
+      });
+      void exited.then((code) =>
+        reject(new Error(`the launcher exited with ${code}:\n${output.join('').slice(-3000)}`)),
+      );
+    },
+  );
   return { process: child, output, ready, exited };
 }
 

@@ -25,7 +25,9 @@ describe('configuration is checked at start-up', () => {
   });
 
   test('passwords never reach a printed URL', () => {
-    expect(redactUrl('postgres://postgres:s3cret@127.0.0.1:5433/onecard')).toBe('postgres://postgres:***@127.0.0.1:5433/onecard');
+    expect(redactUrl('postgres://postgres:s3cret@127.0.0.1:5433/onecard')).toBe(
+      'postgres://postgres:***@127.0.0.1:5433/onecard',
+    );
     expect(redactUrl('not a url')).not.toContain('not a url');
   });
 
@@ -33,7 +35,11 @@ describe('configuration is checked at start-up', () => {
     const settings = readTemporalSettings();
     expect(settings.namespace).toBe('onecard');
     expect(settings.taskQueue).toBe('onecard-main');
-    expect(settings.searchAttributes).toMatchObject({ CardNo: 'Keyword', SchoolId: 'Keyword', MerchantId: 'Keyword' });
+    expect(settings.searchAttributes).toMatchObject({
+      CardNo: 'Keyword',
+      SchoolId: 'Keyword',
+      MerchantId: 'Keyword',
+    });
     expect(settings.cli.version).toBe('v1.5.1');
   });
 });

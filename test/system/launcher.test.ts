@@ -3,7 +3,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { repoRoot } from '../../core/paths.ts';
-import { isAlive, launcherPorts, runLauncher, type LauncherPorts, type RunningLauncher } from '../support/launcher.ts';
+import {
+  isAlive,
+  launcherPorts,
+  runLauncher,
+  type LauncherPorts,
+  type RunningLauncher,
+} from '../support/launcher.ts';
 
 // What `npm start` promises a newcomer, checked on a data folder of the test's own and free ports.
 const varDir = path.join(repoRoot, 'var', 'test', 'launcher');
@@ -19,7 +25,13 @@ afterAll(async () => {
 
 async function countRows(table: 'cardholders' | 'system_self_checks'): Promise<number> {
   const secrets = JSON.parse(fs.readFileSync(path.join(varDir, 'secrets.json'), 'utf8'));
-  const client = new pg.Client({ host: '127.0.0.1', port: Number(ports.PG_PORT), user: 'postgres', password: secrets.postgresPassword, database: 'onecard' });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: Number(ports.PG_PORT),
+    user: 'postgres',
+    password: secrets.postgresPassword,
+    database: 'onecard',
+  });
   await client.connect();
   const { rows } = await client.query(`select count(*)::int as n from ${table}`);
   await client.end();
@@ -35,7 +47,10 @@ describe('npm start', { timeout: 240_000 }, () => {
     const health = await (await fetch(`${ready.api}/health`)).json();
     expect(health.status).toBe('up');
     expect(health.components.map((c: { name: string; status: string }) => `${c.name}:${c.status}`)).toEqual([
-      'postgres:up', 'temporal:up', 'warehouse:up', 'worker:up',
+      'postgres:up',
+      'temporal:up',
+      'warehouse:up',
+      'worker:up',
     ]);
     expect(await countRows('cardholders')).toBe(300);
 
@@ -48,7 +63,9 @@ describe('npm start', { timeout: 240_000 }, () => {
       `http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/namespaces/onecard/workflows?query=${encodeURIComponent('WorkflowType="selfCheck"')}`,
     );
     const executions = (await listed.json()).executions as Array<{ execution: { workflowId: string } }>;
-    expect(executions.map((e) => e.execution.workflowId)).toEqual([expect.stringMatching(/^self-check\/startup-/)]);
+    expect(executions.map((e) => e.execution.workflowId)).toEqual([
+      expect.stringMatching(/^self-check\/startup-/),
+    ]);
 
     const consolePage = await fetch(`${ready.api}/admin/`);
     expect(consolePage.status).toBe(200);

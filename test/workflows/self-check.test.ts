@@ -20,7 +20,10 @@ afterAll(async () => {
 });
 
 async function rowsFor(checkId: string) {
-  const postgres = await running.db.query('select count(*)::int as n from system_self_checks where check_id = $1', [checkId]);
+  const postgres = await running.db.query(
+    'select count(*)::int as n from system_self_checks where check_id = $1',
+    [checkId],
+  );
   const warehouse = await running.warehouse.query({
     query: 'select count() as n from onecard.self_checks where check_id = {checkId:String}',
     query_params: { checkId },
@@ -68,10 +71,16 @@ describe('self-check workflow against the real dev server', () => {
     const recorded = fs
       .readdirSync(historiesDir)
       .filter((file) => file.endsWith('.json'))
-      .map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8'))) }));
+      .map((file) => ({
+        workflowId: file,
+        history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8'))),
+      }));
     expect(recorded.length).toBeGreaterThan(0);
     const bundle = await workflowBundle(pino({ level: 'warn' }));
-    const replays = Worker.runReplayHistories({ workflowBundle: bundle }, [{ workflowId, history }, ...recorded]);
+    const replays = Worker.runReplayHistories({ workflowBundle: bundle }, [
+      { workflowId, history },
+      ...recorded,
+    ]);
     let count = 0;
     for await (const replay of replays) {
       expect(replay.error, `replay of ${replay.workflowId}`).toBeUndefined();

@@ -1,5 +1,9 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ComponentWrite, SelfCheckActivities, SelfCheckInput } from '../../activities/self-check/types.ts';
+import type {
+  ComponentWrite,
+  SelfCheckActivities,
+  SelfCheckInput,
+} from '../../activities/self-check/types.ts';
 
 const { recordSelfCheckInPostgres, recordSelfCheckInWarehouse } = proxyActivities<SelfCheckActivities>({
   startToCloseTimeout: '30 seconds',
