@@ -56,9 +56,10 @@ export async function ensureAdminBuilt(
     logLevel: 'info',
     customLogger: {
       ...logger,
-      info: (msg) => progress(`admin: ${msg}`),
-      warn: (msg) => progress(`admin: warning: ${msg}`),
-      warnOnce: (msg) => progress(`admin: warning: ${msg}`),
+      // Vite's reporter insists these return undefined, whatever the caller's progress function returns.
+      info: (msg) => void progress(`admin: ${msg}`),
+      warn: (msg) => void progress(`admin: warning: ${msg}`),
+      warnOnce: (msg) => void progress(`admin: warning: ${msg}`),
     },
   });
   await writeFile(hashFile, `${hash}\n`);

@@ -7,7 +7,9 @@ import { ensureDbtVenv } from '../warehouse/dbt/venv.ts';
 import { ensureChromium } from '../test/support/browser.ts';
 import { ensureTemporalCli } from './temporal-cli.ts';
 
-const say = (line: string) => process.stdout.write(`[setup] ${line}\n`);
+const say = (line: string): void => {
+  process.stdout.write(`[setup] ${line}\n`);
+};
 
 async function main(): Promise<number> {
   const started = performance.now();
