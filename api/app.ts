@@ -2,7 +2,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../core/log.ts';
 import packageJson from '../package.json' with { type: 'json' };
-import { configPlugin, databasePlugin, temporalPlugin, warehousePlugin, type ApiConfig } from './plugins/components.ts';
+import {
+  configPlugin,
+  databasePlugin,
+  temporalPlugin,
+  warehousePlugin,
+  type ApiConfig,
+} from './plugins/components.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { consolePlugin } from './plugins/console.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -16,7 +22,6 @@ import { ledgerRoutes } from './routes/ledger/index.ts';
 export async function buildApp(config: ApiConfig, logger?: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: false,
     bodyLimit: 10 * 1024 * 1024,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance;

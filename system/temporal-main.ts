@@ -43,7 +43,9 @@ for (const stream of [server.stdout, server.stderr]) {
   readline.createInterface({ input: stream }).on('line', (line) => {
     recentLines.push(line);
     if (recentLines.length > 20) recentLines.shift();
-    if (/level=(ERROR|FATAL)/.test(line)) log.error(line);
+    // While it stops, the server's own pollers complain that it is stopping: that is not news.
+    if (stopping) log.debug(line);
+    else if (/level=(ERROR|FATAL)/.test(line)) log.error(line);
     else if (/level=WARN/.test(line)) log.warn(line);
     else log.info(line);
   });

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { repoRoot, varPath } from '../core/paths.ts';
 import type { Logger } from '../core/log.ts';
 
@@ -31,7 +31,12 @@ export async function workflowBundle(log: Logger): Promise<{ code: string }> {
   const cacheFile = varPath('cache', `workflow-bundle-${hash.digest('hex').slice(0, 16)}.js`);
   if (fs.existsSync(cacheFile)) return { code: fs.readFileSync(cacheFile, 'utf8') };
   const started = Date.now();
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    logger: new DefaultLogger('WARN', ({ level, message }) =>
+      log[level === 'WARN' ? 'warn' : 'error'](message),
+    ),
+  });
   fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
   for (const old of fs.readdirSync(path.dirname(cacheFile))) {
     if (old.startsWith('workflow-bundle-')) fs.rmSync(path.join(path.dirname(cacheFile), old));
