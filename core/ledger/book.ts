@@ -21,7 +21,10 @@ export interface PostedLine extends PostingLine {
 }
 
 export const debit = (accountId: bigint, amountFen: Fen): PostingLine => ({ accountId, amountFen });
-export const credit = (accountId: bigint, amountFen: Fen): PostingLine => ({ accountId, amountFen: -amountFen });
+export const credit = (accountId: bigint, amountFen: Fen): PostingLine => ({
+  accountId,
+  amountFen: -amountFen,
+});
 
 /**
  * The accounts one database transaction holds locked, with their balances as the decisions of this batch
@@ -55,7 +58,10 @@ export class Book {
     const change = new Map<bigint, Fen>();
     for (const line of lines) {
       const account = this.get(line.accountId);
-      change.set(line.accountId, (change.get(line.accountId) ?? 0n) + BigInt(account.normalSign) * line.amountFen);
+      change.set(
+        line.accountId,
+        (change.get(line.accountId) ?? 0n) + BigInt(account.normalSign) * line.amountFen,
+      );
     }
     for (const [accountId, delta] of change) {
       const account = this.get(accountId);

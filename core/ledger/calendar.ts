@@ -22,6 +22,7 @@ export interface MealPeriod {
 /** The meal period (餐次) a purchase at this time falls in, or null between meals. */
 export function mealPeriodAt(periods: readonly MealPeriod[], at: Date): string | null {
   const minute = minuteOfDay(at);
-  for (const period of periods) if (minute >= period.startsAtMin && minute < period.endsAtMin) return period.periodCode;
+  for (const period of periods)
+    if (minute >= period.startsAtMin && minute < period.endsAtMin) return period.periodCode;
   return null;
 }

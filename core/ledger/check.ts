@@ -27,7 +27,11 @@ export async function checkLedger(pool: Pool): Promise<LedgerCheck> {
     accountsChecked += rows.length;
     for (const row of rows) {
       if (row.stored_fen !== row.recomputed_fen) {
-        differences.push({ accountId: String(row.account_id), storedFen: String(row.stored_fen), recomputedFen: String(row.recomputed_fen) });
+        differences.push({
+          accountId: String(row.account_id),
+          storedFen: String(row.stored_fen),
+          recomputedFen: String(row.recomputed_fen),
+        });
       }
     }
     after = rows[rows.length - 1]!.account_id;
@@ -35,13 +39,19 @@ export async function checkLedger(pool: Pool): Promise<LedgerCheck> {
   const { rows: unbalanced } = await pool.query<{ transaction_id: bigint }>(
     `select transaction_id from ledger_postings group by transaction_id having sum(amount_fen) <> 0 limit 1000`,
   );
-  return { accountsChecked, differences, unbalancedTransactions: unbalanced.map((r) => String(r.transaction_id)) };
+  return {
+    accountsChecked,
+    differences,
+    unbalancedTransactions: unbalanced.map((r) => String(r.transaction_id)),
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const url = process.env.DATABASE_URL;
   if (!url) {
-    console.error('DATABASE_URL is not set (the embedded one is in var/secrets.json, port 5433, database onecard)');
+    console.error(
+      'DATABASE_URL is not set (the embedded one is in var/secrets.json, port 5433, database onecard)',
+    );
     process.exit(2);
   }
   const pool = createPool(url, { max: 2, application: 'onecard-ledger-check' });

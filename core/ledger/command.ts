@@ -4,10 +4,18 @@ import { compareWithStored, fingerprint } from './idempotency.ts';
 import type { Fen } from './money.ts';
 import { refusalMessages, type RefusalCode } from './outcomes.ts';
 import type { LedgerAnswer } from './purchase/execute.ts';
-import { findStoredRequests, lockAccounts, withLedgerTransaction, type Client } from './store/unit-of-work.ts';
+import {
+  findStoredRequests,
+  lockAccounts,
+  withLedgerTransaction,
+  type Client,
+} from './store/unit-of-work.ts';
 import { writeLedger, type PlannedTransaction } from './store/write.ts';
 
-export type DraftTransaction = Omit<PlannedTransaction, 'postings' | 'requestKey'> & { requestKey?: string; lines: PostingLine[] };
+export type DraftTransaction = Omit<PlannedTransaction, 'postings' | 'requestKey'> & {
+  requestKey?: string;
+  lines: PostingLine[];
+};
 
 export type CommandDecision =
   | {
@@ -30,7 +38,12 @@ export interface LedgerCommand {
    * Reads what the decision needs inside the transaction (locking card rows first when it needs them),
    * names the accounts to lock, and returns the decision to take once they are locked.
    */
-  prepare(client: Client): Promise<{ accountIds: Iterable<bigint>; decide(book: Book): CommandDecision } | { outcome: RefusalCode; message: string }>;
+  prepare(
+    client: Client,
+  ): Promise<
+    | { accountIds: Iterable<bigint>; decide(book: Book): CommandDecision }
+    | { outcome: RefusalCode; message: string }
+  >;
 }
 
 export const refusal = (code: RefusalCode, detail?: string) => ({
@@ -62,9 +75,9 @@ export async function runCommand(pool: Pool, command: LedgerCommand): Promise<Le
       decision = prepared.decide(book);
     }
     // A refusal writes nothing: the request can be sent again once the reason is gone.
-    if (decision.outcome !== 'ok') return { response: { outcome: decision.outcome, message: decision.message }, replayed: false };
-    const transactions: PlannedTransaction[] =
-decision.transactions.map(({ lines, ...draft }) => ({
+    if (decision.outcome !== 'ok')
+      return { response: { outcome: decision.outcome, message: decision.message }, replayed: false };
+    const transactions: PlannedTransaction[] = decision.transactions.map(({ lines, ...draft }) => ({
       ...draft,
       requestKey: draft.requestKey ?? command.requestKey,
       postings: book.post(lines),
@@ -73,7 +86,16 @@ decision.transactions.map(({ lines, ...draft }) => ({
     const answers = await writeLedger(client, {
       transactions,
       balances: book.changed(),
-      requests: [{ requestKey: command.requestKey, kind: command.kind, fingerprint: print, amountFen: command.amountFen, outcome: response.outcome, response }],
+      requests: [
+        {
+          requestKey: command.requestKey,
+          kind: command.kind,
+          fingerprint: print,
+          amountFen: command.amountFen,
+          outcome: response.outcome,
+          response,
+        },
+      ],
     });
     if (decision.after) await decision.after(client);
     return { response: answers.get(command.requestKey) as LedgerAnswer['response'], replayed: false };

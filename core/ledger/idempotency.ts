@@ -37,6 +37,7 @@ export function compareWithStored(
   request: { fingerprint: string; amountFen: bigint | null },
 ): { repeat: true } | { repeat: false; refusal: RefusalCode } {
   if (stored.fingerprint === request.fingerprint) return { repeat: true };
-  if (stored.amountFen !== request.amountFen) return { repeat: false, refusal: 'exists_with_different_amount' };
+  if (stored.amountFen !== request.amountFen)
+    return { repeat: false, refusal: 'exists_with_different_amount' };
   return { repeat: false, refusal: 'exists_with_different_content' };
 }

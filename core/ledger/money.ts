@@ -21,7 +21,8 @@ export const limits = {
 } as const;
 
 export function fen(value: number | bigint): Fen {
-  if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new RangeError(`not an integer fen amount: ${value}`);
+  if (typeof value === 'number' && !Number.isSafeInteger(value))
+    throw new RangeError(`not an integer fen amount: ${value}`);
   return BigInt(value);
 }
 

@@ -49,7 +49,8 @@ const precedence = new Map<string, number>(refusalCodes.map((code, index) => [co
 /** The code that wins when several apply. */
 export function firstRefusal(codes: readonly RefusalCode[]): RefusalCode | undefined {
   let best: RefusalCode | undefined;
-  for (const code of codes) if (best === undefined || precedence.get(code)! < precedence.get(best)!) best = code;
+  for (const code of codes)
+    if (best === undefined || precedence.get(code)! < precedence.get(best)!) best = code;
   return best;
 }
 

@@ -65,6 +65,12 @@ export async function issueCard(db: Queryable, card: CardIssue): Promise<void> {
   await db.query(
     `insert into cards (card_no, cardholder_id, category_id, expires_on, pin_hash) values ($1, $2, $3, $4, $5)
      on conflict do nothing`,
-    [card.cardNo, card.cardholderId.toString(), card.categoryId, card.expiresOn, card.pin ? await hashPin(card.pin) : null],
+    [
+      card.cardNo,
+      card.cardholderId.toString(),
+      card.categoryId,
+      card.expiresOn,
+      card.pin ? await hashPin(card.pin) : null,
+    ],
   );
 }

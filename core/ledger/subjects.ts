@@ -23,4 +23,10 @@ export const walletSubject: Record<WalletKind, string> = {
 };
 
 /** Accounts every accounting unit has, created with the unit. */
-export const unitSubjects = [subjects.cash, subjects.bankClearing, subjects.suspense, subjects.feeIncome, subjects.subsidyExpense] as const;
+export const unitSubjects = [
+  subjects.cash,
+  subjects.bankClearing,
+  subjects.suspense,
+  subjects.feeIncome,
+  subjects.subsidyExpense,
+] as const;

@@ -26,12 +26,24 @@ export const uniqueId = (prefix: string) => `${prefix}-${randomBytes(4).toString
 export async function createSchool(pool: Pool): Promise<School> {
   const schoolId = uniqueId('T');
   const s: School = {
-    schoolId, canteenId: `${schoolId}-CT`, managedStallId: `${schoolId}-ST`,
-    pos: `${schoolId}-POS`, stallPos: `${schoolId}-SPOS`, gate: `${schoolId}-GATE`, disabledPos: `${schoolId}-DPOS`, barredPos: `${schoolId}-BPOS`,
+    schoolId,
+    canteenId: `${schoolId}-CT`,
+    managedStallId: `${schoolId}-ST`,
+    pos: `${schoolId}-POS`,
+    stallPos: `${schoolId}-SPOS`,
+    gate: `${schoolId}-GATE`,
+    disabledPos: `${schoolId}-DPOS`,
+    barredPos: `${schoolId}-BPOS`,
   };
-  await pool.query(`insert into schools (school_id, name, district, kind) values ($1, '测试学校', '测试区', 'middle')`, [schoolId]);
+  await pool.query(
+    `insert into schools (school_id, name, district, kind) values ($1, '测试学校', '测试区', 'middle')`,
+    [schoolId],
+  );
   await ensureSchoolUnit(pool, schoolId);
-  await pool.query(`insert into merchants (merchant_id, school_id, name, kind) values ($1, $2, '食堂', 'canteen')`, [s.canteenId, schoolId]);
+  await pool.query(
+    `insert into merchants (merchant_id, school_id, name, kind) values ($1, $2, '食堂', 'canteen')`,
+    [s.canteenId, schoolId],
+  );
   await pool.query(
     `insert into merchants (merchant_id, school_id, name, kind, settlement_kind, parent_merchant_id) values ($1, $2, '面档', 'canteen', 'managed', $3)`,
     [s.managedStallId, schoolId, s.canteenId],
@@ -43,8 +55,13 @@ export async function createSchool(pool: Pool): Promise<School> {
        ($3, $5, null, 'gate', 'active', null, null), ($4, $5, $6, 'pos', 'disabled', null, null), ($8, $5, $6, 'pos', 'active', null, null)`,
     [s.pos, s.stallPos, s.gate, s.disabledPos, schoolId, s.canteenId, s.managedStallId, s.barredPos],
   );
-  await pool.query(`insert into menu_items (merchant_id, item_code, name, price_fen) values ($1, 'RICE', '米饭', 100), ($1, 'PORK', '红烧肉', 1200)`, [s.canteenId]);
-  await pool.query(`insert into category_terminal_bars (category_id, terminal_id) values (3, $1)`, [s.barredPos]);
+  await pool.query(
+    `insert into menu_items (merchant_id, item_code, name, price_fen) values ($1, 'RICE', '米饭', 100), ($1, 'PORK', '红烧肉', 1200)`,
+    [s.canteenId],
+  );
+  await pool.query(`insert into category_terminal_bars (category_id, terminal_id) values (3, $1)`, [
+    s.barredPos,
+  ]);
   return s;
 }
 
@@ -57,7 +74,12 @@ export interface CardSpec {
 }
 
 /** Cardholders with one card each; returns the card numbers. */
-export async function createCards(pool: Pool, school: School, count: number, spec: CardSpec = {}): Promise<string[]> {
+export async function createCards(
+  pool: Pool,
+  school: School,
+  count: number,
+  spec: CardSpec = {},
+): Promise<string[]> {
   const { rows } = await pool.query<{ cardholder_id: bigint }>(
     `insert into cardholders (school_id, kind, person_no, name, gender, batch_code)
      select $1, 'student', $2 || '-' || g, '学生' || g, 'U', $4 from generate_series(1, $3) g returning cardholder_id`,
@@ -66,15 +88,28 @@ export async function createCards(pool: Pool, school: School, count: number, spe
   const cards: string[] = [];
   for (const row of rows) {
     const cardNo = randomBytes(6).toString('hex').toUpperCase();
-    await issueCard(pool, { cardNo, cardholderId: row.cardholder_id, categoryId: spec.categoryId ?? 1, expiresOn: spec.expiresOn ?? '2099-12-31', pin: spec.pin });
-    if (spec.status && spec.status !== 'active') await pool.query(`update cards set status = $2 where card_no = $1`, [cardNo, spec.status]);
+    await issueCard(pool, {
+      cardNo,
+      cardholderId: row.cardholder_id,
+      categoryId: spec.categoryId ?? 1,
+      expiresOn: spec.expiresOn ?? '2099-12-31',
+      pin: spec.pin,
+    });
+    if (spec.status && spec.status !== 'active')
+      await pool.query(`update cards set status = $2 where card_no = $1`, [cardNo, spec.status]);
     cards.push(cardNo);
   }
   return cards;
 }
 
 /** Puts money in wallets with one balanced opening transaction from the school's cash. */
-export async function fund(pool: Pool, school: School, cards: string[], amountFen: bigint, wallet: 'main' | 'subsidy' = 'main'): Promise<void> {
+export async function fund(
+  pool: Pool,
+  school: School,
+  cards: string[],
+  amountFen: bigint,
+  wallet: 'main' | 'subsidy' = 'main',
+): Promise<void> {
   await withLedgerTransaction(pool, async (client) => {
     const cash = (await findUnitAccount(client, school.schoolId, subjects.cash))!;
     const { rows } = await client.query<{ account_id: bigint }>(
@@ -82,9 +117,21 @@ export async function fund(pool: Pool, school: School, cards: string[], amountFe
       [cards, wallet],
     );
     const book = new Book(await lockAccounts(client, [cash, ...rows.map((r) => r.account_id)]));
-    const lines = [debit(cash, amountFen * BigInt(rows.length)), ...rows.map((r) => credit(r.account_id, amountFen))];
+    const lines = [
+      debit(cash, amountFen * BigInt(rows.length)),
+      ...rows.map((r) => credit(r.account_id, amountFen)),
+    ];
     await writeLedger(client, {
-      transactions: [{ requestKey: uniqueId('opening'), kind: 'opening', amountFen: amountFen * BigInt(rows.length), businessDate: businessDate(new Date()), postings: book.post(lines), event: { topic: 'ledger.opening', aggregateKey: school.schoolId, payload: {} } }],
+      transactions: [
+        {
+          requestKey: uniqueId('opening'),
+          kind: 'opening',
+          amountFen: amountFen * BigInt(rows.length),
+          businessDate: businessDate(new Date()),
+          postings: book.post(lines),
+          event: { topic: 'ledger.opening', aggregateKey: school.schoolId, payload: {} },
+        },
+      ],
       balances: book.changed(),
       requests: [],
     });

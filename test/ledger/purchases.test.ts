@@ -27,7 +27,20 @@ beforeAll(async () => {
   await make('expired', { expiresOn: '2020-01-01' });
   await make('temporary', { categoryId: 3 });
   await make('pin', { pin: '123456' });
-  await fund(app.db, school, [cards.rich!, cards.frozen!, cards.blacklisted!, cards.cancelled!, cards.expired!, cards.temporary!, cards.pin!], 100_000n);
+  await fund(
+    app.db,
+    school,
+    [
+      cards.rich!,
+      cards.frozen!,
+      cards.blacklisted!,
+      cards.cancelled!,
+      cards.expired!,
+      cards.temporary!,
+      cards.pin!,
+    ],
+    100_000n,
+  );
   await fund(app.db, school, [cards.poor!], 300n);
   await fund(app.db, school, [cards.split!], 400n, 'main');
   await fund(app.db, school, [cards.split!], 250n, 'subsidy');
@@ -38,11 +51,21 @@ afterAll(async () => {
   await app?.close();
 });
 
-function purchase(card: string, deduction: object, extra: { terminal?: string; pin?: string; seq?: number } = {}) {
+function purchase(
+  card: string,
+  deduction: object,
+  extra: { terminal?: string; pin?: string; seq?: number } = {},
+) {
   return app.inject({
     method: 'POST',
     url: '/api/ledger/purchases',
-    payload: { terminalId: extra.terminal ?? school.pos, terminalSeq: extra.seq ?? ++seq, cardNo: cards[card] ?? card, deduction, ...(extra.pin ? { pin: extra.pin } : {}) },
+    payload: {
+      terminalId: extra.terminal ?? school.pos,
+      terminalSeq: extra.seq ?? ++seq,
+      cardNo: cards[card] ?? card,
+      deduction,
+      ...(extra.pin ? { pin: extra.pin } : {}),
+    },
   });
 }
 
@@ -50,12 +73,36 @@ const amount = (amountFen: number) => ({ mode: 'amount', amountFen });
 
 describe('online purchases: one row per operation, with its expected outcome', () => {
   // Rows run in order against the same cards: each row's balance is what the rows before it left.
-  const scenarios: Array<[string, string, object, { terminal?: string; pin?: string }, number, string, Record<string, number>?]> = [
+  const scenarios: Array<
+    [string, string, object, { terminal?: string; pin?: string }, number, string, Record<string, number>?]
+  > = [
     ['an amount typed in', 'rich', amount(1250), {}, 200, 'ok', { main: 98_750 }],
     ['the fixed price of the terminal', 'rich', { mode: 'fixed' }, {}, 200, 'ok', { main: 97_950 }],
-    ['menu items', 'rich', { mode: 'menu', lines: [{ itemCode: 'RICE', quantity: 2 }, { itemCode: 'PORK', quantity: 1 }] }, {}, 200, 'ok', { main: 96_550 }],
+    [
+      'menu items',
+      'rich',
+      {
+        mode: 'menu',
+        lines: [
+          { itemCode: 'RICE', quantity: 2 },
+          { itemCode: 'PORK', quantity: 1 },
+        ],
+      },
+      {},
+      200,
+      'ok',
+      { main: 96_550 },
+    ],
     ['portions', 'rich', { mode: 'portions', portions: 3 }, {}, 200, 'ok', { main: 95_500 }],
-    ['a managed stall (its takings go to the canteen)', 'rich', amount(500), { terminal: 'stallPos' }, 200, 'ok', { main: 95_000 }],
+    [
+      'a managed stall (its takings go to the canteen)',
+      'rich',
+      amount(500),
+      { terminal: 'stallPos' },
+      200,
+      'ok',
+      { main: 95_000 },
+    ],
     ['subsidy first, then main', 'split', amount(600), {}, 200, 'ok', { subsidy: 0, main: 50 }],
     ['more than the balance', 'poor', amount(301), {}, 422, 'insufficient_balance', { main: 300 }],
     ['exactly the balance', 'poor', amount(300), {}, 200, 'ok', { main: 0 }],
@@ -63,23 +110,70 @@ describe('online purchases: one row per operation, with its expected outcome', (
     ['a blacklisted card', 'blacklisted', amount(100), {}, 422, 'card_is_blacklisted'],
     ['a cancelled card', 'cancelled', amount(100), {}, 422, 'card_is_cancelled'],
     ['an expired card', 'expired', amount(100), {}, 422, 'card_has_expired'],
-    ['a category barred at this terminal', 'temporary', amount(100), { terminal: 'barredPos' }, 422, 'card_is_barred_at_terminal'],
-    ['above the per-transaction limit without PIN', 'pin', amount(5001), {}, 422, 'pin_required', { main: 100_000 }],
+    [
+      'a category barred at this terminal',
+      'temporary',
+      amount(100),
+      { terminal: 'barredPos' },
+      422,
+      'card_is_barred_at_terminal',
+    ],
+    [
+      'above the per-transaction limit without PIN',
+      'pin',
+      amount(5001),
+      {},
+      422,
+      'pin_required',
+      { main: 100_000 },
+    ],
     ['above the limit with a wrong PIN', 'pin', amount(5001), { pin: '000000' }, 422, 'pin_is_wrong'],
     ['above the limit with the PIN', 'pin', amount(5001), { pin: '123456' }, 200, 'ok', { main: 94_999 }],
     ['above the daily limit without PIN', 'pin', amount(5000), {}, 422, 'pin_required'],
-    ['up to the hard daily cap with the PIN', 'pin', amount(20_000), { pin: '123456' }, 200, 'ok', { main: 74_999 }],
-    ['beyond the hard daily cap even with the PIN', 'pin', amount(5000), { pin: '123456' }, 422, 'daily_limit_exceeded', { main: 74_999 }],
+    [
+      'up to the hard daily cap with the PIN',
+      'pin',
+      amount(20_000),
+      { pin: '123456' },
+      200,
+      'ok',
+      { main: 74_999 },
+    ],
+    [
+      'beyond the hard daily cap even with the PIN',
+      'pin',
+      amount(5000),
+      { pin: '123456' },
+      422,
+      'daily_limit_exceeded',
+      { main: 74_999 },
+    ],
     ['a disabled terminal', 'rich', amount(100), { terminal: 'disabledPos' }, 422, 'terminal_is_disabled'],
     ['a gate terminal', 'rich', amount(100), { terminal: 'gate' }, 422, 'terminal_takes_no_payments'],
     ['an unknown card', 'ABCDEF0123456789', amount(100), {}, 404, 'card_not_found'],
     ['an unknown terminal', 'rich', amount(100), { terminal: 'NO-SUCH-POS' }, 404, 'terminal_not_found'],
-    ['an unknown menu item', 'rich', { mode: 'menu', lines: [{ itemCode: 'CAVIAR', quantity: 1 }] }, {}, 404, 'menu_item_not_found'],
-    ['portions at a terminal without a portion price', 'rich', { mode: 'portions', portions: 1 }, { terminal: 'stallPos' }, 422, 'deduction_mode_not_configured'],
+    [
+      'an unknown menu item',
+      'rich',
+      { mode: 'menu', lines: [{ itemCode: 'CAVIAR', quantity: 1 }] },
+      {},
+      404,
+      'menu_item_not_found',
+    ],
+    [
+      'portions at a terminal without a portion price',
+      'rich',
+      { mode: 'portions', portions: 1 },
+      { terminal: 'stallPos' },
+      422,
+      'deduction_mode_not_configured',
+    ],
   ];
 
   test.each(scenarios)('%s → %s %s', async (_name, card, deduction, extra, status, code, balances) => {
-    const terminal = extra.terminal ? ((school as unknown as Record<string, string>)[extra.terminal] ?? extra.terminal) : undefined;
+    const terminal = extra.terminal
+      ? ((school as unknown as Record<string, string>)[extra.terminal] ?? extra.terminal)
+      : undefined;
     const response = await purchase(card, deduction, { ...extra, terminal });
     expect(response.statusCode, response.body).toBe(status);
     const body = response.json();
@@ -93,11 +187,20 @@ describe('online purchases: one row per operation, with its expected outcome', (
   test('a purchase is booked with its meal period, an outbox event and balanced postings', async () => {
     const response = await purchase('rich', amount(700));
     const { transactionId } = response.json();
-    const { rows } = await app.db.query(`select kind, merchant_id, meal_period, amount_fen from ledger_transactions where transaction_id = $1`, [transactionId]);
+    const { rows } = await app.db.query(
+      `select kind, merchant_id, meal_period, amount_fen from ledger_transactions where transaction_id = $1`,
+      [transactionId],
+    );
     expect(rows[0]).toMatchObject({ kind: 'purchase', merchant_id: school.canteenId, amount_fen: 700n });
-    const { rows: sums } = await app.db.query<{ sum: bigint; n: number }>(`select sum(amount_fen)::bigint as sum, count(*)::int as n from ledger_postings where transaction_id = $1`, [transactionId]);
+    const { rows: sums } = await app.db.query<{ sum: bigint; n: number }>(
+      `select sum(amount_fen)::bigint as sum, count(*)::int as n from ledger_postings where transaction_id = $1`,
+      [transactionId],
+    );
     expect(sums[0]).toEqual({ sum: 0n, n: 2 });
-    const { rows: events } = await app.db.query(`select topic from outbox where (payload->>'transactionId')::bigint = $1`, [transactionId]);
+    const { rows: events } = await app.db.query(
+      `select topic from outbox where (payload->>'transactionId')::bigint = $1`,
+      [transactionId],
+    );
     expect(events).toEqual([{ topic: 'ledger.purchase' }]);
   });
 });
@@ -132,20 +235,33 @@ describe('idempotency', () => {
 });
 
 describe('bad input at HTTP: 4xx naming the field, nothing written', () => {
-  const base = () => ({ terminalId: school.pos, terminalSeq: 7_000_000 + ++seq, cardNo: cards.rich!, deduction: { mode: 'amount', amountFen: 100 } });
+  const base = () => ({
+    terminalId: school.pos,
+    terminalSeq: 7_000_000 + ++seq,
+    cardNo: cards.rich!,
+    deduction: { mode: 'amount', amountFen: 100 },
+  });
   const cases: Array<[string, (b: Record<string, unknown>) => unknown, string]> = [
     ['a negative amount', (b) => ({ ...b, deduction: { mode: 'amount', amountFen: -5 } }), 'amountFen'],
     ['a zero amount', (b) => ({ ...b, deduction: { mode: 'amount', amountFen: 0 } }), 'amountFen'],
     ['an absurd amount', (b) => ({ ...b, deduction: { mode: 'amount', amountFen: 1e12 } }), 'amountFen'],
     ['a fractional amount', (b) => ({ ...b, deduction: { mode: 'amount', amountFen: 12.5 } }), 'amountFen'],
-    ['an amount as a string', (b) => ({ ...b, deduction: { mode: 'amount', amountFen: '100' } }), 'amountFen'],
+    [
+      'an amount as a string',
+      (b) => ({ ...b, deduction: { mode: 'amount', amountFen: '100' } }),
+      'amountFen',
+    ],
     ['a missing key (terminalSeq)', ({ terminalSeq: _, ...b }) => b, 'terminalSeq'],
     ['a malformed card number', (b) => ({ ...b, cardNo: 'xyz' }), 'cardNo'],
     ['an unknown field', (b) => ({ ...b, tip: 5 }), 'additional properties'],
   ];
   test.each(cases)('%s', async (_name, mutate, field) => {
     const counts = await ledgerRowCounts(app.db, school);
-    const response = await app.inject({ method: 'POST', url: '/api/ledger/purchases', payload: mutate(base()) as object });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/ledger/purchases',
+      payload: mutate(base()) as object,
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json().error.code).toBe('invalid_request');
     expect(response.json().error.message).toContain(field);
@@ -154,7 +270,12 @@ describe('bad input at HTTP: 4xx naming the field, nothing written', () => {
 
   test('malformed JSON', async () => {
     const counts = await ledgerRowCounts(app.db, school);
-    const response = await app.inject({ method: 'POST', url: '/api/ledger/purchases', headers: { 'content-type': 'application/json' }, payload: '{"terminalId": ' });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/ledger/purchases',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"terminalId": ',
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json().error.code).toBe('malformed_json');
     expect(await ledgerRowCounts(app.db, school)).toEqual(counts);
@@ -165,7 +286,11 @@ describe('bad input at HTTP: 4xx naming the field, nothing written', () => {
     ['an unknown terminal', { terminalId: 'NO-SUCH-POS' }, 404, 'terminalId'],
   ])('%s: a 404 naming the field, nothing written', async (_name, patch, status, field) => {
     const counts = await ledgerRowCounts(app.db, school);
-    const response = await app.inject({ method: 'POST', url: '/api/ledger/purchases', payload: { ...base(), ...patch } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/ledger/purchases',
+      payload: { ...base(), ...patch },
+    });
     expect(response.statusCode).toBe(status);
     expect(response.json().error.message).toContain(field);
     expect(await ledgerRowCounts(app.db, school)).toEqual(counts);

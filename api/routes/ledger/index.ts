@@ -15,7 +15,10 @@ declare module 'fastify' {
 /** The money core's routes, with the purchase batcher (group commit) they share. */
 export const ledgerRoutes = fp(
   async (app) => {
-    app.decorate('purchases', new PurchaseBatcher((commands) => executePurchases(app.db, commands), limits.purchaseBatchMax, 20_000));
+    app.decorate(
+      'purchases',
+      new PurchaseBatcher((commands) => executePurchases(app.db, commands), limits.purchaseBatchMax, 20_000),
+    );
     await app.register(moneyRoutes);
     await app.register(batchRoutes);
     await app.register(queryRoutes);

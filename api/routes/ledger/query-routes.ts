@@ -13,7 +13,19 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
         tags,
         params: { type: 'object', required: ['cardNo'], properties: { cardNo } },
         response: {
-          200: { type: 'object', properties: { cardNo: { type: 'string' }, wallets: { type: 'array', items: { type: 'object', properties: { wallet: { type: 'string' }, balanceFen: { type: 'integer' } } } } } },
+          200: {
+            type: 'object',
+            properties: {
+              cardNo: { type: 'string' },
+              wallets: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { wallet: { type: 'string' }, balanceFen: { type: 'integer' } },
+                },
+              },
+            },
+          },
           '4xx': { $ref: 'Error#' },
         },
       },
@@ -24,8 +36,16 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
           where c.card_no = $1 order by a.wallet_kind`,
         [request.params.cardNo],
       );
-      if (rows.length === 0) return reply.status(404).send({ error: { code: 'card_not_found', message: `no such card: cardNo ${request.params.cardNo}` } });
-      return { cardNo: request.params.cardNo, wallets: rows.map((r) => ({ wallet: r.wallet_kind, balanceFen: Number(r.balance_fen) })) };
+      if (rows.length === 0)
+        return reply
+          .status(404)
+          .send({
+            error: { code: 'card_not_found', message: `no such card: cardNo ${request.params.cardNo}` },
+          });
+      return {
+        cardNo: request.params.cardNo,
+        wallets: rows.map((r) => ({ wallet: r.wallet_kind, balanceFen: Number(r.balance_fen) })),
+      };
     },
   );
 
@@ -33,14 +53,25 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
     '/api/ledger/check',
     {
       schema: {
-        summary: 'Recompute every balance from the postings and report differences and unbalanced transactions',
+        summary:
+          'Recompute every balance from the postings and report differences and unbalanced transactions',
         tags,
         response: {
           200: {
             type: 'object',
             properties: {
               accountsChecked: { type: 'integer' },
-              differences: { type: 'array', items: { type: 'object', properties: { accountId: { type: 'string' }, storedFen: { type: 'string' }, recomputedFen: { type: 'string' } } } },
+              differences: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    accountId: { type: 'string' },
+                    storedFen: { type: 'string' },
+                    recomputedFen: { type: 'string' },
+                  },
+                },
+              },
               unbalancedTransactions: { type: 'array', items: { type: 'string' } },
             },
           },
@@ -56,7 +87,23 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         summary: 'The chart of accounts (科目)',
         tags,
-        response: { 200: { type: 'array', items: { type: 'object', properties: { subjectCode: { type: 'string' }, parentCode: { type: ['string', 'null'] }, nameZh: { type: 'string' }, nameEn: { type: 'string' }, category: { type: 'string' }, normalSide: { type: 'string' }, predefined: { type: 'boolean' } } } } },
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                subjectCode: { type: 'string' },
+                parentCode: { type: ['string', 'null'] },
+                nameZh: { type: 'string' },
+                nameEn: { type: 'string' },
+                category: { type: 'string' },
+                normalSide: { type: 'string' },
+                predefined: { type: 'boolean' },
+              },
+            },
+          },
+        },
       },
     },
     async () => {
@@ -72,25 +119,61 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
     '/api/ledger/subjects',
     {
       schema: {
-        summary: 'Add a sub-account (子科目) under an existing subject; it takes the parent’s category and side',
+        summary:
+          'Add a sub-account (子科目) under an existing subject; it takes the parent’s category and side',
         tags,
         body: {
-          type: 'object', required: ['subjectCode', 'parentCode', 'nameZh', 'nameEn'], additionalProperties: false,
-          properties: { subjectCode: { type: 'string', pattern: '^[0-9]{6,10}$' }, parentCode: { type: 'string', pattern: '^[0-9]{4,8}$' }, nameZh: { type: 'string', minLength: 1, maxLength: 50 }, nameEn: { type: 'string', minLength: 1, maxLength: 80 } },
+          type: 'object',
+          required: ['subjectCode', 'parentCode', 'nameZh', 'nameEn'],
+          additionalProperties: false,
+          properties: {
+            subjectCode: { type: 'string', pattern: '^[0-9]{6,10}$' },
+            parentCode: { type: 'string', pattern: '^[0-9]{4,8}$' },
+            nameZh: { type: 'string', minLength: 1, maxLength: 50 },
+            nameEn: { type: 'string', minLength: 1, maxLength: 80 },
+          },
         },
-        response: { 200: { type: 'object', properties: { subjectCode: { type: 'string' }, replayed: { type: 'boolean' } } }, '4xx': { $ref: 'Error#' } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { subjectCode: { type: 'string' }, replayed: { type: 'boolean' } },
+          },
+          '4xx': { $ref: 'Error#' },
+        },
       },
     },
     async (request, reply) => {
       const b = request.body;
       if (!b.subjectCode.startsWith(b.parentCode)) {
-        return reply.status(400).send({ error: { code: 'invalid_request', message: 'body/subjectCode must start with body/parentCode' } });
+        return reply
+          .status(400)
+          .send({
+            error: { code: 'invalid_request', message: 'body/subjectCode must start with body/parentCode' },
+          });
       }
-      const { rows: existing } = await app.db.query<{ parent_code: string; name_zh: string; name_en: string }>(`select parent_code, name_zh, name_en from account_subjects where subject_code = $1`, [b.subjectCode]);
+      const { rows: existing } = await app.db.query<{
+        parent_code: string;
+        name_zh: string;
+        name_en: string;
+      }>(`select parent_code, name_zh, name_en from account_subjects where subject_code = $1`, [
+        b.subjectCode,
+      ]);
       if (existing[0]) {
         // The subject code is its own idempotency key: the same subject again is a repeat.
-        const same = existing[0].parent_code === b.parentCode && existing[0].name_zh === b.nameZh && existing[0].name_en === b.nameEn;
-        return same ? { subjectCode: b.subjectCode, replayed: true } : reply.status(409).send({ error: { code: 'subject_already_exists', message: `subjectCode ${b.subjectCode} exists with other names` } });
+        const same =
+          existing[0].parent_code === b.parentCode &&
+          existing[0].name_zh === b.nameZh &&
+          existing[0].name_en === b.nameEn;
+        return same
+          ? { subjectCode: b.subjectCode, replayed: true }
+          : reply
+              .status(409)
+              .send({
+                error: {
+                  code: 'subject_already_exists',
+                  message: `subjectCode ${b.subjectCode} exists with other names`,
+                },
+              });
       }
       const { rowCount } = await app.db.query(
         `insert into account_subjects (subject_code, parent_code, name_zh, name_en, category, normal_side)
@@ -98,7 +181,15 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
          on conflict do nothing`,
         [b.subjectCode, b.parentCode, b.nameZh, b.nameEn],
       );
-      if (rowCount === 0) return reply.status(404).send({ error: { code: 'subject_not_found', message: `no such account subject: parentCode ${b.parentCode}` } });
+      if (rowCount === 0)
+        return reply
+          .status(404)
+          .send({
+            error: {
+              code: 'subject_not_found',
+              message: `no such account subject: parentCode ${b.parentCode}`,
+            },
+          });
       return { subjectCode: b.subjectCode, replayed: false };
     },
   );

@@ -12,5 +12,7 @@ export function sendAnswer(reply: FastifyReply, answer: LedgerAnswer): FastifyRe
   if (replayed) reply.header('Idempotent-Replayed', 'true');
   if (response.outcome === 'ok') return reply.status(200).send({ ...response, replayed });
   const code = isRefusalCode(response.outcome) ? response.outcome : 'internal_error';
-  return reply.status(isRefusalCode(code) ? statusOf(code) : 500).send({ error: { code, message: String(response.message ?? code) } });
+  return reply
+    .status(isRefusalCode(code) ? statusOf(code) : 500)
+    .send({ error: { code, message: String(response.message ?? code) } });
 }

@@ -35,15 +35,33 @@ export function checkOfflineRecord(
   verifyTac: TacVerifier,
 ): { refusal: RefusalCode } | { findings: PurseFinding[] } {
   if (counterUsed) return { refusal: 'purse_counter_is_duplicated' };
-  if (record.balanceFenBefore - record.amountFen !== record.balanceFenAfter) return { refusal: 'purse_record_is_inconsistent' };
-  const tacFields = { cardNo: record.cardNo, cardCounter: record.cardCounter, amountFen: record.amountFen, balanceFenAfter: record.balanceFenAfter, terminalId, terminalSeq: record.terminalSeq, at: record.at };
+  if (record.balanceFenBefore - record.amountFen !== record.balanceFenAfter)
+    return { refusal: 'purse_record_is_inconsistent' };
+  const tacFields = {
+    cardNo: record.cardNo,
+    cardCounter: record.cardCounter,
+    amountFen: record.amountFen,
+    balanceFenAfter: record.balanceFenAfter,
+    terminalId,
+    terminalSeq: record.terminalSeq,
+    at: record.at,
+  };
   if (!verifyTac(tacFields, record.tac)) return { refusal: 'purse_tac_is_invalid' };
   const findings: PurseFinding[] = [];
   if (mirror && record.cardCounter > mirror.counter + 1) {
-    findings.push({ kind: 'counter_gap', detail: { expectedCounter: mirror.counter + 1, counter: record.cardCounter } });
+    findings.push({
+      kind: 'counter_gap',
+      detail: { expectedCounter: mirror.counter + 1, counter: record.cardCounter },
+    });
   }
   if (mirror && record.cardCounter === mirror.counter + 1 && record.balanceFenBefore !== mirror.balanceFen) {
-    findings.push({ kind: 'balance_mismatch', detail: { mirrorBalanceFen: String(mirror.balanceFen), cardBalanceFenBefore: String(record.balanceFenBefore) } });
+    findings.push({
+      kind: 'balance_mismatch',
+      detail: {
+        mirrorBalanceFen: String(mirror.balanceFen),
+        cardBalanceFenBefore: String(record.balanceFenBefore),
+      },
+    });
   }
   return { findings };
 }

@@ -14,7 +14,15 @@ export interface TacFields {
 export type TacVerifier = (fields: TacFields, tac: string) => boolean;
 
 function tacInput(fields: TacFields): string {
-  return [fields.cardNo, fields.cardCounter, fields.amountFen, fields.balanceFenAfter, fields.terminalId, fields.terminalSeq, fields.at].join('|');
+  return [
+    fields.cardNo,
+    fields.cardCounter,
+    fields.amountFen,
+    fields.balanceFenAfter,
+    fields.terminalId,
+    fields.terminalSeq,
+    fields.at,
+  ].join('|');
 }
 
 /**
@@ -35,4 +43,7 @@ export function computeHmacTac(key: Buffer, fields: TacFields): string {
 }
 
 /** The development key of the stand-in verifier; production sets LEDGER_TAC_KEY_HEX until the key centre. */
-export const developmentTacKey = Buffer.from(process.env.LEDGER_TAC_KEY_HEX ?? '6f6e65636172642d6465762d7461632d6b6579', 'hex');
+export const developmentTacKey = Buffer.from(
+  process.env.LEDGER_TAC_KEY_HEX ?? '6f6e65636172642d6465762d7461632d6b6579',
+  'hex',
+);

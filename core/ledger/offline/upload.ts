@@ -7,10 +7,20 @@ import { refusalMessages, type RefusalCode } from '../outcomes.ts';
 import type { LedgerAnswer } from '../purchase/execute.ts';
 import { findUnitAccount } from '../store/lookups.ts';
 import { loadTerminals, lockCards } from '../store/purchase-state.ts';
-import { findStoredRequests, lockAccounts, withLedgerTransaction, type Client } from '../store/unit-of-work.ts';
+import {
+  findStoredRequests,
+  lockAccounts,
+  withLedgerTransaction,
+  type Client,
+} from '../store/unit-of-work.ts';
 import { writeLedger, type PlannedTransaction, type RequestRecord } from '../store/write.ts';
 import { subjects } from '../subjects.ts';
-import { checkOfflineRecord, type OfflineRecord, type PurseFinding, type PurseMirror } from './check-record.ts';
+import {
+  checkOfflineRecord,
+  type OfflineRecord,
+  type PurseFinding,
+  type PurseMirror,
+} from './check-record.ts';
 import type { TacVerifier } from './tac.ts';
 
 export interface OfflineUpload {
@@ -34,7 +44,9 @@ async function loadMirrors(client: Client, cardNos: string[]) {
     [cardNos],
   );
   return {
-    mirrors: new Map<string, PurseMirror>(rows.map((r) => [r.card_no, { balanceFen: r.balance_fen, counter: r.counter }])),
+    mirrors: new Map<string, PurseMirror>(
+      rows.map((r) => [r.card_no, { balanceFen: r.balance_fen, counter: r.counter }]),
+    ),
     usedCounters: new Set(used.map((u) => `${u.card_no}#${u.counter}`)),
   };
 }
@@ -45,7 +57,11 @@ async function loadMirrors(client: Client, cardNos: string[]) {
  * shortfall goes to suspense (待处理) and is reported, and no wallet goes below zero. Each record is
  * idempotent on its own (terminal + sequence), and so is the upload.
  */
-export async function uploadOfflineRecords(pool: Pool, upload: OfflineUpload, verifyTac: TacVerifier): Promise<LedgerAnswer> {
+export async function uploadOfflineRecords(
+  pool: Pool,
+  upload: OfflineUpload,
+  verifyTac: TacVerifier,
+): Promise<LedgerAnswer> {
   const uploadKey = `offline-upload:${upload.terminalId}:${upload.uploadId}`;
   const uploadPrint = fingerprint({ terminalId: upload.terminalId, records: upload.records });
   const uploadAmount = sumFen(upload.records.map((r) => r.amountFen));
@@ -66,22 +82,46 @@ export async function uploadOfflineRecords(pool: Pool, upload: OfflineUpload, ve
     };
 
     const terminal = (await loadTerminals(client, [upload.terminalId])).get(upload.terminalId);
-    if (!terminal) return finish({ outcome: 'terminal_not_found', message: `${refusalMessages.terminal_not_found}: ${upload.terminalId}` });
-    if (terminal.payableAccountId === null) return finish({ outcome: 'terminal_takes_no_payments', message: refusalMessages.terminal_takes_no_payments });
-    const { rows: schoolRows } = await client.query<{ school_id: string }>(`select school_id from terminals where terminal_id = $1`, [upload.terminalId]);
+    if (!terminal)
+      return finish({
+        outcome: 'terminal_not_found',
+        message: `${refusalMessages.terminal_not_found}: ${upload.terminalId}`,
+      });
+    if (terminal.payableAccountId === null)
+      return finish({
+        outcome: 'terminal_takes_no_payments',
+        message: refusalMessages.terminal_takes_no_payments,
+      });
+    const { rows: schoolRows } = await client.query<{ school_id: string }>(
+      `select school_id from terminals where terminal_id = $1`,
+      [upload.terminalId],
+    );
     const suspense = (await findUnitAccount(client, schoolRows[0]!.school_id, subjects.suspense))!;
 
     const answers = new Map<number, RecordAnswer>();
-    const storedRecords = await findStoredRequests(client, upload.records.map((r) => recordKey(upload.terminalId, r.terminalSeq)));
+    const storedRecords = await findStoredRequests(
+      client,
+      upload.records.map((r) => recordKey(upload.terminalId, r.terminalSeq)),
+    );
     const fresh: OfflineRecord[] = [];
     const seenSeq = new Set<number>();
     for (const record of upload.records) {
       const stored = storedRecords.get(recordKey(upload.terminalId, record.terminalSeq));
       if (stored) {
-        const same = compareWithStored(stored, { fingerprint: fingerprint(recordContent(record)), amountFen: record.amountFen });
-        answers.set(record.terminalSeq, same.repeat
-          ? { ...(stored.response as RecordAnswer), replayed: true }
-          : { terminalSeq: record.terminalSeq, outcome: same.refusal, message: refusalMessages[same.refusal] });
+        const same = compareWithStored(stored, {
+          fingerprint: fingerprint(recordContent(record)),
+          amountFen: record.amountFen,
+        });
+        answers.set(
+          record.terminalSeq,
+          same.repeat
+            ? { ...(stored.response as RecordAnswer), replayed: true }
+            : {
+                terminalSeq: record.terminalSeq,
+                outcome: same.refusal,
+                message: refusalMessages[same.refusal],
+              },
+        );
       } else if (!seenSeq.has(record.terminalSeq)) {
         seenSeq.add(record.terminalSeq);
         fresh.push(record);
@@ -91,26 +131,52 @@ export async function uploadOfflineRecords(pool: Pool, upload: OfflineUpload, ve
     const cardNos = [...new Set(fresh.map((r) => r.cardNo))];
     const cards = await lockCards(client, cardNos, [upload.terminalId]);
     const { mirrors, usedCounters } = await loadMirrors(client, cardNos);
-    const accountIds = [terminal.payableAccountId, suspense, ...[...cards.values()].map((c) => c.walletAccountIds.main!)];
+    const accountIds = [
+      terminal.payableAccountId,
+      suspense,
+      ...[...cards.values()].map((c) => c.walletAccountIds.main!),
+    ];
     const book = new Book(await lockAccounts(client, accountIds));
 
     const transactions: PlannedTransaction[] = [];
     const requests: RequestRecord[] = [];
     const reports: Array<{ cardNo: string; kind: string; recordKey: string; detail: unknown }> = [];
     const counters: Array<{ cardNo: string; counter: number; recordKey: string }> = [];
-    const ordered = [...fresh].sort((a, b) => (a.cardNo === b.cardNo ? a.cardCounter - b.cardCounter : a.cardNo < b.cardNo ? -1 : 1));
+    const ordered = [...fresh].sort((a, b) =>
+      a.cardNo === b.cardNo ? a.cardCounter - b.cardCounter : a.cardNo < b.cardNo ? -1 : 1,
+    );
     for (const record of ordered) {
       const key = recordKey(upload.terminalId, record.terminalSeq);
       const card = cards.get(record.cardNo);
       const usedKey = `${record.cardNo}#${record.cardCounter}`;
       const checked: { refusal: RefusalCode } | { findings: PurseFinding[] } = card
-        ? checkOfflineRecord(record, upload.terminalId, mirrors.get(record.cardNo), usedCounters.has(usedKey), verifyTac)
+        ? checkOfflineRecord(
+            record,
+            upload.terminalId,
+            mirrors.get(record.cardNo),
+            usedCounters.has(usedKey),
+            verifyTac,
+          )
         : { refusal: 'card_not_found' };
       let answer: RecordAnswer;
       if ('refusal' in checked) {
-        answer = { terminalSeq: record.terminalSeq, outcome: checked.refusal, message: refusalMessages[checked.refusal] };
-        const reportKind = { purse_counter_is_duplicated: 'duplicate_counter', purse_record_is_inconsistent: 'inconsistent_record', purse_tac_is_invalid: 'tac_invalid' }[checked.refusal as string];
-        if (reportKind) reports.push({ cardNo: record.cardNo, kind: reportKind, recordKey: key, detail: { cardCounter: record.cardCounter, amountFen: String(record.amountFen) } });
+        answer = {
+          terminalSeq: record.terminalSeq,
+          outcome: checked.refusal,
+          message: refusalMessages[checked.refusal],
+        };
+        const reportKind = {
+          purse_counter_is_duplicated: 'duplicate_counter',
+          purse_record_is_inconsistent: 'inconsistent_record',
+          purse_tac_is_invalid: 'tac_invalid',
+        }[checked.refusal as string];
+        if (reportKind)
+          reports.push({
+            cardNo: record.cardNo,
+            kind: reportKind,
+            recordKey: key,
+            detail: { cardCounter: record.cardCounter, amountFen: String(record.amountFen) },
+          });
       } else {
         const main = card!.walletAccountIds.main!;
         const fromWallet = minFen(record.amountFen, book.available(main));
@@ -119,28 +185,78 @@ export async function uploadOfflineRecords(pool: Pool, upload: OfflineUpload, ve
         if (fromWallet > 0n) lines.push(debit(main, fromWallet));
         if (shortfall > 0n) lines.push(debit(suspense, shortfall));
         lines.push(credit(terminal.payableAccountId, record.amountFen));
-        const findings: Array<{ cardNo: string; kind: string; recordKey: string; detail: unknown }> = checked.findings.map((f) => ({ cardNo: record.cardNo, kind: f.kind, recordKey: key, detail: f.detail }));
-        if (shortfall > 0n) findings.push({ cardNo: record.cardNo, kind: 'shortfall', recordKey: key, detail: { shortfallFen: String(shortfall) } });
+        const findings: Array<{ cardNo: string; kind: string; recordKey: string; detail: unknown }> =
+          checked.findings.map((f) => ({
+            cardNo: record.cardNo,
+            kind: f.kind,
+            recordKey: key,
+            detail: f.detail,
+          }));
+        if (shortfall > 0n)
+          findings.push({
+            cardNo: record.cardNo,
+            kind: 'shortfall',
+            recordKey: key,
+            detail: { shortfallFen: String(shortfall) },
+          });
         reports.push(...findings);
         const at = new Date(record.at);
         transactions.push({
-          requestKey: key, kind: 'offline_purchase', amountFen: record.amountFen, cardNo: record.cardNo, terminalId: upload.terminalId,
-          merchantId: terminal.merchantId ?? undefined, mealPeriod: mealPeriodAt(terminal.mealPeriods, at), businessDate: businessDate(at),
-          detail: { terminalSeq: record.terminalSeq, cardCounter: record.cardCounter, cardStatus: card!.status, shortfallFen: String(shortfall) },
+          requestKey: key,
+          kind: 'offline_purchase',
+          amountFen: record.amountFen,
+          cardNo: record.cardNo,
+          terminalId: upload.terminalId,
+          merchantId: terminal.merchantId ?? undefined,
+          mealPeriod: mealPeriodAt(terminal.mealPeriods, at),
+          businessDate: businessDate(at),
+          detail: {
+            terminalSeq: record.terminalSeq,
+            cardCounter: record.cardCounter,
+            cardStatus: card!.status,
+            shortfallFen: String(shortfall),
+          },
           postings: book.post(lines),
-          event: { topic: 'ledger.offline_purchase', aggregateKey: record.cardNo, payload: { cardNo: record.cardNo, terminalId: upload.terminalId, terminalSeq: record.terminalSeq, amountFen: fenToJson(record.amountFen), at: record.at } },
+          event: {
+            topic: 'ledger.offline_purchase',
+            aggregateKey: record.cardNo,
+            payload: {
+              cardNo: record.cardNo,
+              terminalId: upload.terminalId,
+              terminalSeq: record.terminalSeq,
+              amountFen: fenToJson(record.amountFen),
+              at: record.at,
+            },
+          },
         });
-        answer = { terminalSeq: record.terminalSeq, outcome: 'ok', amountFen: fenToJson(record.amountFen), findings: findings.map((f) => f.kind) };
+        answer = {
+          terminalSeq: record.terminalSeq,
+          outcome: 'ok',
+          amountFen: fenToJson(record.amountFen),
+          findings: findings.map((f) => f.kind),
+        };
         counters.push({ cardNo: record.cardNo, counter: record.cardCounter, recordKey: key });
         usedCounters.add(usedKey);
         const mirror = mirrors.get(record.cardNo);
-        if (!mirror || record.cardCounter > mirror.counter) mirrors.set(record.cardNo, { counter: record.cardCounter, balanceFen: record.balanceFenAfter });
+        if (!mirror || record.cardCounter > mirror.counter)
+          mirrors.set(record.cardNo, { counter: record.cardCounter, balanceFen: record.balanceFenAfter });
       }
-      requests.push({ requestKey: key, kind: 'offline_purchase', fingerprint: fingerprint(recordContent(record)), amountFen: record.amountFen, outcome: answer.outcome, response: answer });
+      requests.push({
+        requestKey: key,
+        kind: 'offline_purchase',
+        fingerprint: fingerprint(recordContent(record)),
+        amountFen: record.amountFen,
+        outcome: answer.outcome,
+        response: answer,
+      });
     }
 
     const stored = await writeLedger(client, { transactions, balances: book.changed(), requests });
-    for (const record of fresh) answers.set(record.terminalSeq, stored.get(recordKey(upload.terminalId, record.terminalSeq)) as RecordAnswer);
+    for (const record of fresh)
+      answers.set(
+        record.terminalSeq,
+        stored.get(recordKey(upload.terminalId, record.terminalSeq)) as RecordAnswer,
+      );
     await storePurseState(client, mirrors, counters, reports);
     const records = upload.records.map((r) => answers.get(r.terminalSeq)!);
     return finish({
@@ -165,7 +281,11 @@ async function storePurseState(
     `insert into card_purses (card_no, balance_fen, counter)
      select * from unnest($1::text[], $2::bigint[], $3::int[])
      on conflict (card_no) do update set balance_fen = excluded.balance_fen, counter = excluded.counter, updated_at = now()`,
-    [entries.map(([cardNo]) => cardNo), entries.map(([, m]) => m.balanceFen.toString()), entries.map(([, m]) => m.counter)],
+    [
+      entries.map(([cardNo]) => cardNo),
+      entries.map(([, m]) => m.balanceFen.toString()),
+      entries.map(([, m]) => m.counter),
+    ],
   );
   await client.query(
     `insert into card_purse_counters (card_no, counter, record_key) select * from unnest($1::text[], $2::int[], $3::text[])`,
@@ -173,6 +293,11 @@ async function storePurseState(
   );
   await client.query(
     `insert into purse_reports (card_no, kind, record_key, detail) select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
-    [reports.map((r) => r.cardNo), reports.map((r) => r.kind), reports.map((r) => r.recordKey), reports.map((r) => JSON.stringify(r.detail))],
+    [
+      reports.map((r) => r.cardNo),
+      reports.map((r) => r.kind),
+      reports.map((r) => r.recordKey),
+      reports.map((r) => JSON.stringify(r.detail)),
+    ],
   );
 }

@@ -31,19 +31,36 @@ export function cardDepositCommand(input: CardDeposit): LedgerCommand {
       const cash = await findUnitAccount(client, card!.unitId, subjects.cash);
       if (cash === undefined) return refusal('unit_not_found', card!.unitId);
       const held = card!.wallets.deposit!;
-      const lines = direction === 'in' ? [debit(cash, amountFen), credit(held, amountFen)] : [debit(held, amountFen), credit(cash, amountFen)];
+      const lines =
+        direction === 'in'
+          ? [debit(cash, amountFen), credit(held, amountFen)]
+          : [debit(held, amountFen), credit(cash, amountFen)];
       return {
         accountIds: [cash, held],
         decide: (book) =>
           book.fits(lines)
             ? {
                 outcome: 'ok',
-                transactions: [{
-                  kind: direction === 'in' ? 'deposit_in' : 'deposit_out', amountFen, cardNo, businessDate: businessDate(input.at),
-                  detail: { operatorId }, lines,
-                  event: { topic: `ledger.deposit_${direction}`, aggregateKey: cardNo, payload: { cardNo, amountFen: fenToJson(amountFen) } },
-                }],
-                response: (after) => ({ cardNo, amountFen: fenToJson(amountFen), depositFenAfter: fenToJson(after.balance(held)) }),
+                transactions: [
+                  {
+                    kind: direction === 'in' ? 'deposit_in' : 'deposit_out',
+                    amountFen,
+                    cardNo,
+                    businessDate: businessDate(input.at),
+                    detail: { operatorId },
+                    lines,
+                    event: {
+                      topic: `ledger.deposit_${direction}`,
+                      aggregateKey: cardNo,
+                      payload: { cardNo, amountFen: fenToJson(amountFen) },
+                    },
+                  },
+                ],
+                response: (after) => ({
+                  cardNo,
+                  amountFen: fenToJson(amountFen),
+                  depositFenAfter: fenToJson(after.balance(held)),
+                }),
               }
             : refusal('insufficient_balance', 'the card deposit held is smaller'),
       };

@@ -39,10 +39,14 @@ export function refundCommand(input: Refund): LedgerCommand {
     async prepare(client) {
       const original = await findTransaction(client, transactionId);
       if (!original) return refusal('transaction_not_found', `transactionId ${transactionId}`);
-      if (original.kind !== 'purchase' && original.kind !== 'offline_purchase') return refusal('transaction_is_not_refundable', original.kind);
+      if (original.kind !== 'purchase' && original.kind !== 'offline_purchase')
+        return refusal('transaction_is_not_refundable', original.kind);
       if (original.reversedBy !== null) return refusal('transaction_already_reversed');
       if (original.refundedFen + amountFen > original.amountFen) {
-        return refusal('refund_exceeds_purchase', `${original.refundedFen} of ${original.amountFen} fen already refunded`);
+        return refusal(
+          'refund_exceeds_purchase',
+          `${original.refundedFen} of ${original.amountFen} fen already refunded`,
+        );
       }
       const payable = original.postings.find((p) => p.amountFen < 0)!;
       const refunded = await refundedByAccount(client, transactionId);
@@ -62,12 +66,32 @@ export function refundCommand(input: Refund): LedgerCommand {
           book.fits(lines)
             ? {
                 outcome: 'ok',
-                transactions: [{
-                  kind: 'refund', amountFen, originalTransactionId: transactionId, cardNo: original.cardNo ?? undefined,
-                  merchantId: original.merchantId ?? undefined, businessDate: businessDate(input.at), detail: { reason, operatorId }, lines,
-                  event: { topic: 'ledger.refund', aggregateKey: original.cardNo ?? String(transactionId), payload: { originalTransactionId: String(transactionId), amountFen: fenToJson(amountFen), cardNo: original.cardNo } },
-                }],
-                response: () => ({ originalTransactionId: Number(transactionId), amountFen: fenToJson(amountFen), refundedFenTotal: fenToJson(original.refundedFen + amountFen) }),
+                transactions: [
+                  {
+                    kind: 'refund',
+                    amountFen,
+                    originalTransactionId: transactionId,
+                    cardNo: original.cardNo ?? undefined,
+                    merchantId: original.merchantId ?? undefined,
+                    businessDate: businessDate(input.at),
+                    detail: { reason, operatorId },
+                    lines,
+                    event: {
+                      topic: 'ledger.refund',
+                      aggregateKey: original.cardNo ?? String(transactionId),
+                      payload: {
+                        originalTransactionId: String(transactionId),
+                        amountFen: fenToJson(amountFen),
+                        cardNo: original.cardNo,
+                      },
+                    },
+                  },
+                ],
+                response: () => ({
+                  originalTransactionId: Number(transactionId),
+                  amountFen: fenToJson(amountFen),
+                  refundedFenTotal: fenToJson(original.refundedFen + amountFen),
+                }),
               }
             : refusal('insufficient_balance', 'the merchant payable is smaller than the refund'),
       };

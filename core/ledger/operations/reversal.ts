@@ -28,22 +28,44 @@ export function reversalCommand(input: Reversal): LedgerCommand {
       const original = await findTransaction(client, transactionId);
       if (!original) return refusal('transaction_not_found', `transactionId ${transactionId}`);
       if (original.kind === 'reversal') return refusal('transaction_is_a_reversal');
-      if (original.reversedBy !== null) return refusal('transaction_already_reversed', `by ${original.reversedBy}`);
+      if (original.reversedBy !== null)
+        return refusal('transaction_already_reversed', `by ${original.reversedBy}`);
       if (original.refundedFen > 0n) return refusal('transaction_has_refunds');
-      const lines: PostingLine[] = original.postings.map((p) => ({ accountId: p.accountId, amountFen: -p.amountFen }));
+      const lines: PostingLine[] = original.postings.map((p) => ({
+        accountId: p.accountId,
+        amountFen: -p.amountFen,
+      }));
       return {
         accountIds: lines.map((line) => line.accountId),
         decide: (book) =>
           book.fits(lines)
             ? {
                 outcome: 'ok',
-                transactions: [{
-                  kind: 'reversal', amountFen: original.amountFen, originalTransactionId: transactionId,
-                  cardNo: original.cardNo ?? undefined, merchantId: original.merchantId ?? undefined,
-                  businessDate: businessDate(input.at), detail: { reason, operatorId, originalKind: original.kind }, lines,
-                  event: { topic: 'ledger.reversal', aggregateKey: original.cardNo ?? String(transactionId), payload: { originalTransactionId: String(transactionId), originalKind: original.kind, amountFen: fenToJson(original.amountFen) } },
-                }],
-                response: () => ({ originalTransactionId: Number(transactionId), amountFen: fenToJson(original.amountFen) }),
+                transactions: [
+                  {
+                    kind: 'reversal',
+                    amountFen: original.amountFen,
+                    originalTransactionId: transactionId,
+                    cardNo: original.cardNo ?? undefined,
+                    merchantId: original.merchantId ?? undefined,
+                    businessDate: businessDate(input.at),
+                    detail: { reason, operatorId, originalKind: original.kind },
+                    lines,
+                    event: {
+                      topic: 'ledger.reversal',
+                      aggregateKey: original.cardNo ?? String(transactionId),
+                      payload: {
+                        originalTransactionId: String(transactionId),
+                        originalKind: original.kind,
+                        amountFen: fenToJson(original.amountFen),
+                      },
+                    },
+                  },
+                ],
+                response: () => ({
+                  originalTransactionId: Number(transactionId),
+                  amountFen: fenToJson(original.amountFen),
+                }),
               }
             : refusal('insufficient_balance', 'the money has already been spent'),
       };

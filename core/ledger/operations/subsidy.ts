@@ -19,7 +19,11 @@ export interface SubsidyIssue {
 }
 
 /** Cardholders of the unit's schools with a card that is not cancelled, in the categories or batch. */
-async function selectRecipients(client: Client, unitId: string, target: SubsidyTarget): Promise<Array<{ cardholderId: bigint; accountId: bigint }>> {
+async function selectRecipients(
+  client: Client,
+  unitId: string,
+  target: SubsidyTarget,
+): Promise<Array<{ cardholderId: bigint; accountId: bigint }>> {
   const { rows } = await client.query<{ cardholder_id: bigint; account_id: bigint }>(
     `select distinct h.cardholder_id, w.account_id
        from accounting_units u
@@ -30,7 +34,12 @@ async function selectRecipients(client: Client, unitId: string, target: SubsidyT
         and (($2::smallint[] is not null and c.category_id = any($2::smallint[])) or ($3::text is not null and h.batch_code = $3))
       order by h.cardholder_id
       limit $4`,
-    [unitId, 'categoryIds' in target ? target.categoryIds : null, 'batchCode' in target ? target.batchCode : null, limits.subsidyCardholdersPerBatchMax + 1],
+    [
+      unitId,
+      'categoryIds' in target ? target.categoryIds : null,
+      'batchCode' in target ? target.batchCode : null,
+      limits.subsidyCardholdersPerBatchMax + 1,
+    ],
   );
   return rows.map((row) => ({ cardholderId: row.cardholder_id, accountId: row.account_id }));
 }
@@ -52,15 +61,30 @@ export function subsidyIssueCommand(input: SubsidyIssue): LedgerCommand {
       const recipients = await selectRecipients(client, unitId, target);
       if (recipients.length === 0) return refusal('subsidy_batch_targets_nobody');
       if (recipients.length > limits.subsidyCardholdersPerBatchMax) {
-        return refusal('amount_exceeds_maximum', `more than ${limits.subsidyCardholdersPerBatchMax} recipients in one batch`);
+        return refusal(
+          'amount_exceeds_maximum',
+          `more than ${limits.subsidyCardholdersPerBatchMax} recipients in one batch`,
+        );
       }
       const day = businessDate(input.at);
       const keyOf = (cardholderId: bigint) => `subsidy:${batchId}:${cardholderId}`;
       const transactions: DraftTransaction[] = recipients.map((r) => ({
-        requestKey: keyOf(r.cardholderId), kind: 'subsidy_issue', amountFen, businessDate: day,
+        requestKey: keyOf(r.cardholderId),
+        kind: 'subsidy_issue',
+        amountFen,
+        businessDate: day,
         detail: { batchId, cardholderId: String(r.cardholderId) },
         lines: [debit(expense, amountFen), credit(r.accountId, amountFen)],
-        event: { topic: 'ledger.subsidy_issue', aggregateKey: String(r.cardholderId), payload: { batchId, cardholderId: String(r.cardholderId), amountFen: fenToJson(amountFen), expiresOn } },
+        event: {
+          topic: 'ledger.subsidy_issue',
+          aggregateKey: String(r.cardholderId),
+          payload: {
+            batchId,
+            cardholderId: String(r.cardholderId),
+            amountFen: fenToJson(amountFen),
+            expiresOn,
+          },
+        },
       }));
       const totalFen = amountFen * BigInt(recipients.length);
       return {
@@ -68,19 +92,37 @@ export function subsidyIssueCommand(input: SubsidyIssue): LedgerCommand {
         decide: () => ({
           outcome: 'ok',
           transactions,
-          response: () => ({ batchId, issuedCount: recipients.length, issuedTotalFen: fenToJson(totalFen), expiresOn }),
+          response: () => ({
+            batchId,
+            issuedCount: recipients.length,
+            issuedTotalFen: fenToJson(totalFen),
+            expiresOn,
+          }),
           after: async (c) => {
             await c.query(
               `insert into subsidy_batches (batch_id, unit_id, amount_fen, target, expires_on, issued_count, issued_total_fen)
                values ($1, $2, $3, $4, $5, $6, $7)`,
-              [batchId, unitId, amountFen.toString(), JSON.stringify(target), expiresOn, recipients.length, totalFen.toString()],
+              [
+                batchId,
+                unitId,
+                amountFen.toString(),
+                JSON.stringify(target),
+                expiresOn,
+                recipients.length,
+                totalFen.toString(),
+              ],
             );
             await c.query(
               `insert into subsidy_grants (batch_id, cardholder_id, amount_fen, transaction_id)
                select $1, g.cardholder_id, $2, t.transaction_id
                  from unnest($3::bigint[], $4::text[]) as g(cardholder_id, request_key)
                  join ledger_transactions t on t.request_key = g.request_key`,
-              [batchId, amountFen.toString(), recipients.map((r) => r.cardholderId.toString()), recipients.map((r) => keyOf(r.cardholderId))],
+              [
+                batchId,
+                amountFen.toString(),
+                recipients.map((r) => r.cardholderId.toString()),
+                recipients.map((r) => keyOf(r.cardholderId)),
+              ],
             );
           },
         }),
@@ -109,17 +151,26 @@ export function subsidyClearingCommand(input: SubsidyClearing): LedgerCommand {
     content: { batchId, operatorId },
     amountFen: null,
     async prepare(client) {
-      const { rows: batches } = await client.query<{ unit_id: string; expires_on: string; cleared_at: Date | null }>(
-        `select unit_id, expires_on::text, cleared_at from subsidy_batches where batch_id = $1 for update`,
-        [batchId],
-      );
+      const { rows: batches } = await client.query<{
+        unit_id: string;
+        expires_on: string;
+        cleared_at: Date | null;
+      }>(`select unit_id, expires_on::text, cleared_at from subsidy_batches where batch_id = $1 for update`, [
+        batchId,
+      ]);
       const batch = batches[0];
       if (!batch) return refusal('subsidy_batch_not_found', batchId);
       if (batch.cleared_at) return refusal('subsidy_batch_already_cleared');
       const day = businessDate(input.at);
-      if (batch.expires_on >= day) return refusal('subsidy_batch_has_not_expired', `expires after ${batch.expires_on}`);
+      if (batch.expires_on >= day)
+        return refusal('subsidy_batch_has_not_expired', `expires after ${batch.expires_on}`);
       const expense = (await findUnitAccount(client, batch.unit_id, subjects.subsidyExpense))!;
-      const { rows: grants } = await client.query<{ cardholder_id: bigint; amount_fen: bigint; account_id: bigint; later_fen: bigint }>(
+      const { rows: grants } = await client.query<{
+        cardholder_id: bigint;
+        amount_fen: bigint;
+        account_id: bigint;
+        later_fen: bigint;
+      }>(
         `select g.cardholder_id, g.amount_fen, w.account_id,
                 coalesce((select sum(l.amount_fen) from subsidy_grants l join subsidy_batches lb on lb.batch_id = l.batch_id
                            where l.cardholder_id = g.cardholder_id and l.transaction_id > g.transaction_id and lb.cleared_at is null), 0)::bigint as later_fen
@@ -137,18 +188,32 @@ export function subsidyClearingCommand(input: SubsidyClearing): LedgerCommand {
             if (left <= 0n) continue;
             clearedFen += left;
             transactions.push({
-              requestKey: `subsidy-clearing:${batchId}:${grant.cardholder_id}`, kind: 'subsidy_clearing', amountFen: left, businessDate: day,
+              requestKey: `subsidy-clearing:${batchId}:${grant.cardholder_id}`,
+              kind: 'subsidy_clearing',
+              amountFen: left,
+              businessDate: day,
               detail: { batchId, cardholderId: String(grant.cardholder_id), operatorId },
               lines: [debit(grant.account_id, left), credit(expense, left)],
-              event: { topic: 'ledger.subsidy_clearing', aggregateKey: String(grant.cardholder_id), payload: { batchId, cardholderId: String(grant.cardholder_id), amountFen: fenToJson(left) } },
+              event: {
+                topic: 'ledger.subsidy_clearing',
+                aggregateKey: String(grant.cardholder_id),
+                payload: { batchId, cardholderId: String(grant.cardholder_id), amountFen: fenToJson(left) },
+              },
             });
           }
           return {
             outcome: 'ok',
             transactions,
-            response: () => ({ batchId, clearedCount: transactions.length, clearedTotalFen: fenToJson(clearedFen) }),
+            response: () => ({
+              batchId,
+              clearedCount: transactions.length,
+              clearedTotalFen: fenToJson(clearedFen),
+            }),
             after: async (c) => {
-              await c.query(`update subsidy_batches set cleared_at = now(), cleared_total_fen = $2 where batch_id = $1`, [batchId, clearedFen.toString()]);
+              await c.query(
+                `update subsidy_batches set cleared_at = now(), cleared_total_fen = $2 where batch_id = $1`,
+                [batchId, clearedFen.toString()],
+              );
             },
           };
         },

@@ -28,19 +28,37 @@ export function topUpCommand(input: TopUp): LedgerCommand {
       const card = await findCard(client, cardNo);
       const refused = refuseCardForCredit(card);
       if (refused) return refusal(refused, `cardNo ${cardNo}`);
-      const source = await findUnitAccount(client, card!.unitId, method === 'cash' ? subjects.cash : subjects.bankClearing);
+      const source = await findUnitAccount(
+        client,
+        card!.unitId,
+        method === 'cash' ? subjects.cash : subjects.bankClearing,
+      );
       if (source === undefined) return refusal('unit_not_found', card!.unitId);
       const wallet = card!.wallets.main!;
       return {
         accountIds: [source, wallet],
         decide: () => ({
           outcome: 'ok',
-          transactions: [{
-            kind: 'top_up', amountFen, cardNo, businessDate: businessDate(input.at), detail: { method, operatorId },
-            lines: [debit(source, amountFen), credit(wallet, amountFen)],
-            event: { topic: 'ledger.top_up', aggregateKey: cardNo, payload: { cardNo, amountFen: fenToJson(amountFen), method } },
-          }],
-          response: (book) => ({ cardNo, amountFen: fenToJson(amountFen), balanceFenAfter: fenToJson(book.balance(wallet)) }),
+          transactions: [
+            {
+              kind: 'top_up',
+              amountFen,
+              cardNo,
+              businessDate: businessDate(input.at),
+              detail: { method, operatorId },
+              lines: [debit(source, amountFen), credit(wallet, amountFen)],
+              event: {
+                topic: 'ledger.top_up',
+                aggregateKey: cardNo,
+                payload: { cardNo, amountFen: fenToJson(amountFen), method },
+              },
+            },
+          ],
+          response: (book) => ({
+            cardNo,
+            amountFen: fenToJson(amountFen),
+            balanceFenAfter: fenToJson(book.balance(wallet)),
+          }),
         }),
       };
     },

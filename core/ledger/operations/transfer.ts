@@ -45,10 +45,21 @@ export function transferCommand(input: Transfer): LedgerCommand {
           book.fits(lines)
             ? {
                 outcome: 'ok',
-                transactions: [{
-                  kind: 'transfer', amountFen, cardNo: from.cardNo, businessDate: today, detail: { from, to, operatorId }, lines,
-                  event: { topic: 'ledger.transfer', aggregateKey: from.cardNo, payload: { from, to, amountFen: fenToJson(amountFen) } },
-                }],
+                transactions: [
+                  {
+                    kind: 'transfer',
+                    amountFen,
+                    cardNo: from.cardNo,
+                    businessDate: today,
+                    detail: { from, to, operatorId },
+                    lines,
+                    event: {
+                      topic: 'ledger.transfer',
+                      aggregateKey: from.cardNo,
+                      payload: { from, to, amountFen: fenToJson(amountFen) },
+                    },
+                  },
+                ],
                 response: (after) => ({
                   amountFen: fenToJson(amountFen),
                   fromBalanceFenAfter: fenToJson(after.balance(fromAccount)),

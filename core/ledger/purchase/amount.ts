@@ -14,11 +14,13 @@ export function resolveAmount(
       amountFen = deduction.amountFen;
       break;
     case 'fixed':
-      if (terminal.fixedAmountFen === null) return { refusal: 'deduction_mode_not_configured', detail: 'no fixed amount' };
+      if (terminal.fixedAmountFen === null)
+        return { refusal: 'deduction_mode_not_configured', detail: 'no fixed amount' };
       amountFen = terminal.fixedAmountFen;
       break;
     case 'portions':
-      if (terminal.portionPriceFen === null) return { refusal: 'deduction_mode_not_configured', detail: 'no portion price' };
+      if (terminal.portionPriceFen === null)
+        return { refusal: 'deduction_mode_not_configured', detail: 'no portion price' };
       amountFen = terminal.portionPriceFen * BigInt(deduction.portions);
       break;
     case 'menu': {

@@ -14,7 +14,11 @@ export class LedgerBusyError extends Error {
  * lock queues. The queue is bounded: beyond it the caller is told to come back (503).
  */
 export class PurchaseBatcher {
-  private queue: Array<{ command: PurchaseCommand; resolve: (a: LedgerAnswer) => void; reject: (e: unknown) => void }> = [];
+  private queue: Array<{
+    command: PurchaseCommand;
+    resolve: (a: LedgerAnswer) => void;
+    reject: (e: unknown) => void;
+  }> = [];
   private running = false;
 
   constructor(
@@ -24,7 +28,8 @@ export class PurchaseBatcher {
   ) {}
 
   submit(command: PurchaseCommand): Promise<LedgerAnswer> {
-    if (this.queue.length >= this.queueMax) return Promise.reject(new LedgerBusyError(`the purchase queue is full (${this.queueMax})`));
+    if (this.queue.length >= this.queueMax)
+      return Promise.reject(new LedgerBusyError(`the purchase queue is full (${this.queueMax})`));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
       if (!this.running) {

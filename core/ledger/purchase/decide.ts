@@ -18,7 +18,14 @@ export interface PurchaseDecisionInput {
 }
 
 export type PurchaseDecision =
-  | { outcome: 'ok'; amountFen: Fen; mealPeriod: string | null; businessDate: string; lines: PostingLine[]; walletParts: Array<{ wallet: SpendableWallet; accountId: bigint; amountFen: Fen }> }
+  | {
+      outcome: 'ok';
+      amountFen: Fen;
+      mealPeriod: string | null;
+      businessDate: string;
+      lines: PostingLine[];
+      walletParts: Array<{ wallet: SpendableWallet; accountId: bigint; amountFen: Fen }>;
+    }
   | { outcome: RefusalCode; message: string };
 
 const refused = (code: RefusalCode, detail?: string): PurchaseDecision => ({
@@ -35,7 +42,8 @@ export function decidePurchase(input: PurchaseDecisionInput): PurchaseDecision {
   const { command, terminal, card, book } = input;
   if (!terminal) return refused('terminal_not_found', `terminalId ${command.terminalId}`);
   if (terminal.status !== 'active') return refused('terminal_is_disabled', command.terminalId);
-  if (terminal.payableAccountId === null) return refused('terminal_takes_no_payments', `${command.terminalId} is a ${terminal.kind}`);
+  if (terminal.payableAccountId === null)
+    return refused('terminal_takes_no_payments', `${command.terminalId} is a ${terminal.kind}`);
   if (!card) return refused('card_not_found', `cardNo ${command.cardNo}`);
   if (card.status === 'cancelled') return refused('card_is_cancelled');
   if (card.status === 'blacklisted') return refused('card_is_blacklisted');
@@ -53,7 +61,12 @@ export function decidePurchase(input: PurchaseDecisionInput): PurchaseDecision {
   const overPerTx = card.perTxLimitFen !== null && amountFen > card.perTxLimitFen;
   const overDaily = card.dailyLimitFen !== null && spentToday + amountFen > card.dailyLimitFen;
   if ((overPerTx || overDaily) && input.pinMatches !== true) {
-    return refused('pin_required', overPerTx ? `above the per-transaction limit of ${card.perTxLimitFen} fen` : `above the daily limit of ${card.dailyLimitFen} fen`);
+    return refused(
+      'pin_required',
+      overPerTx
+        ? `above the per-transaction limit of ${card.perTxLimitFen} fen`
+        : `above the daily limit of ${card.dailyLimitFen} fen`,
+    );
   }
   if (card.dailyMaxFen !== null && spentToday + amountFen > card.dailyMaxFen) {
     return refused('daily_limit_exceeded', `${spentToday} of ${card.dailyMaxFen} fen spent today`);
@@ -65,8 +78,18 @@ export function decidePurchase(input: PurchaseDecisionInput): PurchaseDecision {
   });
   if (!parts) return refused('insufficient_balance');
   const walletParts = parts.map((part) => ({ ...part, accountId: card.walletAccountIds[part.wallet]! }));
-  const lines = [...walletParts.map((part) => debit(part.accountId, part.amountFen)), credit(terminal.payableAccountId, amountFen)];
-  return { outcome: 'ok', amountFen, mealPeriod: mealPeriodAt(terminal.mealPeriods, command.at), businessDate: today, lines, walletParts };
+  const lines = [
+    ...walletParts.map((part) => debit(part.accountId, part.amountFen)),
+    credit(terminal.payableAccountId, amountFen),
+  ];
+  return {
+    outcome: 'ok',
+    amountFen,
+    mealPeriod: mealPeriodAt(terminal.mealPeriods, command.at),
+    businessDate: today,
+    lines,
+    walletParts,
+  };
 }
 
 /** Records a decided purchase on the card's daily spending, so the next purchase in the batch sees it. */

@@ -21,7 +21,8 @@ export function purchaseFingerprint(command: PurchaseCommand): string {
   return fingerprint({ terminalId, terminalSeq, cardNo, deduction });
 }
 
-const statedAmount = (command: PurchaseCommand) => (command.deduction.mode === 'amount' ? command.deduction.amountFen : null);
+const statedAmount = (command: PurchaseCommand) =>
+  command.deduction.mode === 'amount' ? command.deduction.amountFen : null;
 
 /**
  * Decides and stores a batch of online purchases in one database transaction: each gets its own outcome,
@@ -29,16 +30,25 @@ const statedAmount = (command: PurchaseCommand) => (command.deduction.mode === '
  * (and of an earlier request in the same batch) get the first answer and write nothing; refusals are
  * answered and not stored.
  */
-export async function executePurchases(pool: Pool, commands: readonly PurchaseCommand[]): Promise<LedgerAnswer[]> {
+export async function executePurchases(
+  pool: Pool,
+  commands: readonly PurchaseCommand[],
+): Promise<LedgerAnswer[]> {
   return withLedgerTransaction(pool, async (client) => {
     const answers: Array<LedgerAnswer | undefined> = new Array(commands.length);
-    const stored = await findStoredRequests(client, commands.map((c) => c.requestKey));
+    const stored = await findStoredRequests(
+      client,
+      commands.map((c) => c.requestKey),
+    );
     const fresh: number[] = [];
     const firstIndexOfKey = new Map<string, number>();
     commands.forEach((command, index) => {
       const previous = stored.get(command.requestKey);
       if (previous) {
-        const same = compareWithStored(previous, { fingerprint: purchaseFingerprint(command), amountFen: statedAmount(command) });
+        const same = compareWithStored(previous, {
+          fingerprint: purchaseFingerprint(command),
+          amountFen: statedAmount(command),
+        });
         answers[index] = same.repeat
           ? { response: previous.response as LedgerAnswer['response'], replayed: true }
           : { response: { outcome: same.refusal, message: refusalMessages[same.refusal] }, replayed: false };
@@ -50,14 +60,26 @@ export async function executePurchases(pool: Pool, commands: readonly PurchaseCo
 
     const freshCommands = fresh.map((index) => commands[index]!);
     const terminals = await loadTerminals(client, [...new Set(freshCommands.map((c) => c.terminalId))]);
-    const cards = await lockCards(client, freshCommands.map((c) => c.cardNo), [...terminals.keys()]);
+    const cards = await lockCards(
+      client,
+      freshCommands.map((c) => c.cardNo),
+      [...terminals.keys()],
+    );
     const accountIds = new Set<bigint>();
-    for (const card of cards.values()) for (const id of Object.values(card.walletAccountIds)) accountIds.add(id);
-    for (const terminal of terminals.values()) if (terminal.payableAccountId !== null) accountIds.add(terminal.payableAccountId);
+    for (const card of cards.values())
+      for (const id of Object.values(card.walletAccountIds)) accountIds.add(id);
+    for (const terminal of terminals.values())
+      if (terminal.payableAccountId !== null) accountIds.add(terminal.payableAccountId);
     const book = new Book(await lockAccounts(client, accountIds));
-    const menuMerchants = freshCommands.filter((c) => c.deduction.mode === 'menu').map((c) => terminals.get(c.terminalId)?.merchantId);
+    const menuMerchants = freshCommands
+      .filter((c) => c.deduction.mode === 'menu')
+      .map((c) => terminals.get(c.terminalId)?.merchantId);
     const menu = await loadMenuPrices(client, [...new Set(menuMerchants.filter((m): m is string => !!m))]);
-    const pins = await Promise.all(freshCommands.map((c) => (c.pin === undefined ? null : pinMatches(c.pin, cards.get(c.cardNo)?.pinHash ?? null))));
+    const pins = await Promise.all(
+      freshCommands.map((c) =>
+        c.pin === undefined ? null : pinMatches(c.pin, cards.get(c.cardNo)?.pinHash ?? null),
+      ),
+    );
 
     const transactions: PlannedTransaction[] = [];
     const requests: RequestRecord[] = [];
@@ -68,7 +90,10 @@ export async function executePurchases(pool: Pool, commands: readonly PurchaseCo
       const terminal = terminals.get(command.terminalId);
       const card = cards.get(command.cardNo);
       const decision = decidePurchase({
-        command, terminal, card, book,
+        command,
+        terminal,
+        card,
+        book,
         pinMatches: pins[position]!,
         menuPriceFen: (itemCode) => menu.get(`${terminal?.merchantId}/${itemCode}`),
       });
@@ -83,20 +108,45 @@ export async function executePurchases(pool: Pool, commands: readonly PurchaseCo
           balanceFenAfter: fenToJson(book.balance(part.accountId)),
         }));
         response = {
-          outcome: 'ok', requestKey: command.requestKey, amountFen: fenToJson(decision.amountFen),
-          mealPeriod: decision.mealPeriod, businessDate: decision.businessDate, wallets,
+          outcome: 'ok',
+          requestKey: command.requestKey,
+          amountFen: fenToJson(decision.amountFen),
+          mealPeriod: decision.mealPeriod,
+          businessDate: decision.businessDate,
+          wallets,
         };
         transactions.push({
-          requestKey: command.requestKey, kind: 'purchase', amountFen: decision.amountFen, cardNo: command.cardNo,
-          terminalId: command.terminalId, merchantId: terminal!.merchantId ?? undefined, mealPeriod: decision.mealPeriod,
-          businessDate: decision.businessDate, detail: { terminalSeq: command.terminalSeq, deduction: command.deduction.mode },
+          requestKey: command.requestKey,
+          kind: 'purchase',
+          amountFen: decision.amountFen,
+          cardNo: command.cardNo,
+          terminalId: command.terminalId,
+          merchantId: terminal!.merchantId ?? undefined,
+          mealPeriod: decision.mealPeriod,
+          businessDate: decision.businessDate,
+          detail: { terminalSeq: command.terminalSeq, deduction: command.deduction.mode },
           postings,
           event: {
-            topic: 'ledger.purchase', aggregateKey: command.cardNo,
-            payload: { ...response, cardNo: command.cardNo, cardholderId: String(card!.cardholderId), terminalId: command.terminalId, merchantId: terminal!.merchantId, at: command.at.toISOString() },
+            topic: 'ledger.purchase',
+            aggregateKey: command.cardNo,
+            payload: {
+              ...response,
+              cardNo: command.cardNo,
+              cardholderId: String(card!.cardholderId),
+              terminalId: command.terminalId,
+              merchantId: terminal!.merchantId,
+              at: command.at.toISOString(),
+            },
           },
         });
-        requests.push({ requestKey: command.requestKey, kind: 'purchase', fingerprint: purchaseFingerprint(command), amountFen: statedAmount(command), outcome: 'ok', response });
+        requests.push({
+          requestKey: command.requestKey,
+          kind: 'purchase',
+          fingerprint: purchaseFingerprint(command),
+          amountFen: statedAmount(command),
+          outcome: 'ok',
+          response,
+        });
       } else {
         // A refusal writes nothing; the answer goes back and the terminal may try again.
         refusedNow.set(command.requestKey, { outcome: decision.outcome, message: decision.message });
@@ -107,11 +157,18 @@ export async function executePurchases(pool: Pool, commands: readonly PurchaseCo
       transactions,
       balances: book.changed(),
       requests,
-      cardSpends: [...spentCards].map((card) => ({ cardNo: card.cardNo, spentOn: card.spentOn!, spentFen: card.spentFen })),
+      cardSpends: [...spentCards].map((card) => ({
+        cardNo: card.cardNo,
+        spentOn: card.spentOn!,
+        spentFen: card.spentFen,
+      })),
     });
     fresh.forEach((index) => {
       const key = commands[index]!.requestKey;
-      answers[index] = { response: (storedNow.get(key) ?? refusedNow.get(key)) as LedgerAnswer['response'], replayed: false };
+      answers[index] = {
+        response: (storedNow.get(key) ?? refusedNow.get(key)) as LedgerAnswer['response'],
+        replayed: false,
+      };
     });
     // A key repeated within the batch: the later ones get the first one's answer, marked as a repeat
     // when the content is the same.
@@ -120,7 +177,13 @@ export async function executePurchases(pool: Pool, commands: readonly PurchaseCo
       const first = commands[firstIndexOfKey.get(command.requestKey)!]!;
       const firstAnswer = answers[firstIndexOfKey.get(command.requestKey)!]!;
       const same = compareWithStored(
-        { requestKey: first.requestKey, fingerprint: purchaseFingerprint(first), amountFen: statedAmount(first), outcome: firstAnswer.response.outcome, response: firstAnswer.response },
+        {
+          requestKey: first.requestKey,
+          fingerprint: purchaseFingerprint(first),
+          amountFen: statedAmount(first),
+          outcome: firstAnswer.response.outcome,
+          response: firstAnswer.response,
+        },
         { fingerprint: purchaseFingerprint(command), amountFen: statedAmount(command) },
       );
       answers[index] = same.repeat

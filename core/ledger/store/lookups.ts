@@ -13,7 +13,14 @@ export interface CardRef {
 
 /** A card with its holder's wallets; `lock` takes the card row first, as writers that need it do. */
 export async function findCard(client: Client, cardNo: string, lock = false): Promise<CardRef | undefined> {
-  const { rows } = await client.query<{ card_no: string; cardholder_id: bigint; status: CardRef['status']; expires_on: string; school_id: string; wallets: Record<string, string> | null }>(
+  const { rows } = await client.query<{
+    card_no: string;
+    cardholder_id: bigint;
+    status: CardRef['status'];
+    expires_on: string;
+    school_id: string;
+    wallets: Record<string, string> | null;
+  }>(
     `select c.card_no, c.cardholder_id, c.status, c.expires_on::text, h.school_id,
             (select json_object_agg(a.wallet_kind, a.account_id::text) from accounts a where a.cardholder_id = c.cardholder_id) as wallets
        from cards c join cardholders h on h.cardholder_id = c.cardholder_id
@@ -32,7 +39,11 @@ export async function findCard(client: Client, cardNo: string, lock = false): Pr
   };
 }
 
-export async function findUnitAccount(client: Client, unitId: string, subjectCode: string): Promise<bigint | undefined> {
+export async function findUnitAccount(
+  client: Client,
+  unitId: string,
+  subjectCode: string,
+): Promise<bigint | undefined> {
   const { rows } = await client.query<{ account_id: bigint }>(
     `select account_id from accounts where unit_id = $1 and subject_code = $2 and cardholder_id is null and merchant_id is null`,
     [unitId, subjectCode],
@@ -51,10 +62,19 @@ export interface TransactionRef {
   refundedFen: bigint;
 }
 
-export async function findTransaction(client: Client, transactionId: bigint): Promise<TransactionRef | undefined> {
+export async function findTransaction(
+  client: Client,
+  transactionId: bigint,
+): Promise<TransactionRef | undefined> {
   const { rows } = await client.query<{
-    transaction_id: bigint; kind: string; amount_fen: bigint; card_no: string | null; merchant_id: string | null;
-    postings: Array<{ accountId: string; amountFen: string; subjectCode: string }>; reversed_by: bigint | null; refunded_fen: bigint;
+    transaction_id: bigint;
+    kind: string;
+    amount_fen: bigint;
+    card_no: string | null;
+    merchant_id: string | null;
+    postings: Array<{ accountId: string; amountFen: string; subjectCode: string }>;
+    reversed_by: bigint | null;
+    refunded_fen: bigint;
   }>(
     `select t.transaction_id, t.kind, t.amount_fen, t.card_no, t.merchant_id,
             (select json_agg(json_build_object('accountId', p.account_id::text, 'amountFen', p.amount_fen::text, 'subjectCode', a.subject_code) order by p.posting_id)
@@ -73,7 +93,11 @@ export async function findTransaction(client: Client, transactionId: bigint): Pr
     amountFen: row.amount_fen,
     cardNo: row.card_no,
     merchantId: row.merchant_id,
-    postings: row.postings.map((p) => ({ accountId: BigInt(p.accountId), amountFen: BigInt(p.amountFen), subjectCode: p.subjectCode })),
+    postings: row.postings.map((p) => ({
+      accountId: BigInt(p.accountId),
+      amountFen: BigInt(p.amountFen),
+      subjectCode: p.subjectCode,
+    })),
     reversedBy: row.reversed_by,
     refundedFen: row.refunded_fen,
   };

@@ -8,11 +8,20 @@ import type { Client } from './unit-of-work.ts';
  * Terminals with what a purchase needs: the account that takes the takings (a managed merchant's go to
  * its independent parent), the prices of the fixed and portion modes, and the meal periods of the school.
  */
-export async function loadTerminals(client: Client, terminalIds: readonly string[]): Promise<Map<string, TerminalState>> {
+export async function loadTerminals(
+  client: Client,
+  terminalIds: readonly string[],
+): Promise<Map<string, TerminalState>> {
   if (terminalIds.length === 0) return new Map();
   const { rows } = await client.query<{
-    terminal_id: string; kind: string; status: string; merchant_id: string | null; payable_account_id: bigint | null;
-    fixed_amount_fen: bigint | null; portion_price_fen: bigint | null; meal_periods: MealPeriod[];
+    terminal_id: string;
+    kind: string;
+    status: string;
+    merchant_id: string | null;
+    payable_account_id: bigint | null;
+    fixed_amount_fen: bigint | null;
+    portion_price_fen: bigint | null;
+    meal_periods: MealPeriod[];
   }>(
     `select t.terminal_id, t.kind, t.status, t.merchant_id, t.fixed_amount_fen, t.portion_price_fen,
             (select a.account_id from accounts a
@@ -48,12 +57,27 @@ export async function loadTerminals(client: Client, terminalIds: readonly string
  * Cards locked in card_no order (card rows before account rows, as every writer does), with their
  * category's limits, the terminals among `terminalIds` their category is barred from, and their wallets.
  */
-export async function lockCards(client: Client, cardNos: readonly string[], terminalIds: readonly string[]): Promise<Map<string, CardState>> {
+export async function lockCards(
+  client: Client,
+  cardNos: readonly string[],
+  terminalIds: readonly string[],
+): Promise<Map<string, CardState>> {
   if (cardNos.length === 0) return new Map();
   const { rows } = await client.query<{
-    card_no: string; cardholder_id: bigint; status: CardState['status']; expires_on: string; category_id: number;
-    per_tx_limit_fen: Fen | null; daily_limit_fen: Fen | null; daily_max_fen: Fen | null; wallet_order: SpendableWallet[];
-    barred: string[] | null; wallets: Record<string, string> | null; spent_on: string | null; spent_fen: Fen; pin_hash: string | null;
+    card_no: string;
+    cardholder_id: bigint;
+    status: CardState['status'];
+    expires_on: string;
+    category_id: number;
+    per_tx_limit_fen: Fen | null;
+    daily_limit_fen: Fen | null;
+    daily_max_fen: Fen | null;
+    wallet_order: SpendableWallet[];
+    barred: string[] | null;
+    wallets: Record<string, string> | null;
+    spent_on: string | null;
+    spent_fen: Fen;
+    pin_hash: string | null;
   }>(
     `select c.card_no, c.cardholder_id, c.status, c.expires_on::text, c.category_id,
             coalesce(c.per_tx_limit_fen, k.per_tx_limit_fen) as per_tx_limit_fen,
@@ -83,7 +107,9 @@ export async function lockCards(client: Client, cardNos: readonly string[], term
         dailyMaxFen: row.daily_max_fen,
         walletOrder: row.wallet_order,
         barredTerminalIds: new Set(row.barred ?? []),
-        walletAccountIds: Object.fromEntries(Object.entries(row.wallets ?? {}).map(([kind, id]) => [kind, BigInt(id)])),
+        walletAccountIds: Object.fromEntries(
+          Object.entries(row.wallets ?? {}).map(([kind, id]) => [kind, BigInt(id)]),
+        ),
         spentOn: row.spent_on,
         spentFen: row.spent_fen,
         pinHash: row.pin_hash,
@@ -92,7 +118,10 @@ export async function lockCards(client: Client, cardNos: readonly string[], term
   );
 }
 
-export async function loadMenuPrices(client: Client, merchantIds: readonly string[]): Promise<Map<string, Fen>> {
+export async function loadMenuPrices(
+  client: Client,
+  merchantIds: readonly string[],
+): Promise<Map<string, Fen>> {
   if (merchantIds.length === 0) return new Map();
   const { rows } = await client.query<{ merchant_id: string; item_code: string; price_fen: Fen }>(
     `select merchant_id, item_code, price_fen from menu_items where merchant_id = any($1::text[])`,

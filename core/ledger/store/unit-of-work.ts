@@ -36,7 +36,12 @@ export async function withLedgerTransaction<T>(pool: Pool, fn: (client: Client) 
 export async function lockAccounts(client: Client, accountIds: Iterable<bigint>): Promise<LockedAccount[]> {
   const ids = [...new Set([...accountIds].map(String))];
   if (ids.length === 0) return [];
-  const { rows } = await client.query<{ account_id: bigint; normal_sign: number; balance_fen: bigint; floor_fen: bigint | null }>(
+  const { rows } = await client.query<{
+    account_id: bigint;
+    normal_sign: number;
+    balance_fen: bigint;
+    floor_fen: bigint | null;
+  }>(
     `select account_id, normal_sign, balance_fen, floor_fen from accounts
       where account_id = any($1::bigint[]) order by account_id for update`,
     [ids],
@@ -49,16 +54,31 @@ export async function lockAccounts(client: Client, accountIds: Iterable<bigint>)
   }));
 }
 
-export async function findStoredRequests(client: Client, keys: readonly string[]): Promise<Map<string, StoredRequest>> {
+export async function findStoredRequests(
+  client: Client,
+  keys: readonly string[],
+): Promise<Map<string, StoredRequest>> {
   if (keys.length === 0) return new Map();
-  const { rows } = await client.query<{ request_key: string; fingerprint: string; amount_fen: bigint | null; outcome: string; response: unknown }>(
+  const { rows } = await client.query<{
+    request_key: string;
+    fingerprint: string;
+    amount_fen: bigint | null;
+    outcome: string;
+    response: unknown;
+  }>(
     `select request_key, fingerprint, amount_fen, outcome, response from ledger_requests where request_key = any($1::text[])`,
     [keys],
   );
   return new Map(
     rows.map((row) => [
       row.request_key,
-      { requestKey: row.request_key, fingerprint: row.fingerprint, amountFen: row.amount_fen, outcome: row.outcome, response: row.response },
+      {
+        requestKey: row.request_key,
+        fingerprint: row.fingerprint,
+        amountFen: row.amount_fen,
+        outcome: row.outcome,
+        response: row.response,
+      },
     ]),
   );
 }

@@ -4,8 +4,17 @@ import type { Fen } from '../money.ts';
 import type { Client } from './unit-of-work.ts';
 
 export type TransactionKind =
-  | 'purchase' | 'offline_purchase' | 'top_up' | 'subsidy_issue' | 'subsidy_clearing' | 'refund'
-  | 'transfer' | 'reversal' | 'deposit_in' | 'deposit_out' | 'opening';
+  | 'purchase'
+  | 'offline_purchase'
+  | 'top_up'
+  | 'subsidy_issue'
+  | 'subsidy_clearing'
+  | 'refund'
+  | 'transfer'
+  | 'reversal'
+  | 'deposit_in'
+  | 'deposit_out'
+  | 'opening';
 
 /** A transaction decided and posted in the book, waiting to be stored with its outbox event. */
 export interface PlannedTransaction {
@@ -41,20 +50,27 @@ export interface LedgerWrite {
   cardSpends?: Array<{ cardNo: string; spentOn: string; spentFen: Fen }>;
 }
 
-const s = (value: bigint | null | undefined) => (value === null || value === undefined ? null : value.toString());
+const s = (value: bigint | null | undefined) =>
+  value === null || value === undefined ? null : value.toString();
 
 /**
  * Stores a whole batch in one statement: transactions, their postings, the new balances, daily spending,
  * outbox events and request answers. One round trip however large the batch, so a batch of purchases
  * costs about what one costs. Returns each request's stored answer (with its transaction id).
  */
-export async function writeLedger(client: Client, write: LedgerWrite): Promise<Map<string, Record<string, unknown>>> {
+export async function writeLedger(
+  client: Client,
+  write: LedgerWrite,
+): Promise<Map<string, Record<string, unknown>>> {
   const { transactions, balances, requests } = write;
   const spends = write.cardSpends ?? [];
   for (const tx of transactions) {
     let sum = 0n;
     for (const posting of tx.postings) sum += posting.amountFen;
-    assertLedger(sum === 0n && tx.postings.length >= 2, `transaction ${tx.requestKey} does not balance before writing`);
+    assertLedger(
+      sum === 0n && tx.postings.length >= 2,
+      `transaction ${tx.requestKey} does not balance before writing`,
+    );
   }
   const postings = transactions.flatMap((tx) => tx.postings.map((p) => ({ key: tx.requestKey, ...p })));
   const { rows } = await client.query<{ request_key: string; response: Record<string, unknown> }>(
@@ -73,11 +89,11 @@ export async function writeLedger(client: Client, write: LedgerWrite): Promise<M
      ), balances as (
        update accounts a set balance_fen = b.balance_fen
          from unnest($15::bigint[], $16::bigint[]) as b(account_id, balance_fen)
-        where a.account_id = b.account_id
+        where a.account_id = b.account_id and a.account_id = any($15::bigint[])
      ), spends as (
        update cards c set spent_on = d.spent_on, spent_fen = d.spent_fen
          from unnest($17::text[], $18::date[], $19::bigint[]) as d(card_no, spent_on, spent_fen)
-        where c.card_no = d.card_no
+        where c.card_no = d.card_no and c.card_no = any($17::text[])
      ), events as (
        insert into outbox (topic, aggregate_key, payload)
        select e.topic, e.aggregate_key, e.payload || jsonb_build_object('transactionId', tx.transaction_id)

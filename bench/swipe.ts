@@ -1,0 +1,324 @@
+// `npm run bench -- swipe [--seconds 20] [--terminals 64] [--cardholders 100000] [--pgbench-clients 16]`
+//
+// The whole online swipe path against PostgreSQL's own account-update benchmark, on the same server:
+//  1. an embedded PostgreSQL (system/postgres-main.ts) on a free port under var/bench/swipe (wiped);
+//  2. pgbench's built-in tpcb-like script on it (its own database, scale 10), for the same duration;
+//  3. the API process (api/main.ts) with 100k cardholders, and simulated POS terminals sending online
+//     purchases over HTTP (keep-alive), each terminal one request at a time, cards drawn at random.
+// pgbench is Debian's (/usr/lib/postgresql/<v>/bin/pgbench, package postgresql-<v>; `apt-get install
+// postgresql-15` ships it: stop and disable the system cluster it may start). The last line is
+// {"purchasesPerS":…,"pgbenchTps":…,"ratio":…,"p50Ms":…,"p99Ms":…,"apiRssMb":…}.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import pg from 'pg';
+import { migrate } from '../core/db/migrate.ts';
+import { checkLedger } from '../core/ledger/check.ts';
+import { createPool } from '../core/db/pool.ts';
+import { repoRoot } from '../core/paths.ts';
+import { startChild, pollUntil, type ManagedChild } from '../system/child.ts';
+import { freePort } from '../system/ports.ts';
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+}
+const seconds = option('seconds', 20);
+const terminalCount = option('terminals', 64);
+const cardholderCount = option('cardholders', 100_000);
+const pgbenchClients = option('pgbench-clients', 16);
+const schoolId = 'BENCH-01';
+
+function findPgbench(): string {
+  const candidates = ['/usr/lib/postgresql'].flatMap((root) =>
+    fs.existsSync(root)
+      ? fs
+          .readdirSync(root)
+          .sort()
+          .reverse()
+          .map((v) => path.join(root, v, 'bin', 'pgbench'))
+      : [],
+  );
+  const found = candidates.find((file) => fs.existsSync(file));
+  if (!found) {
+    console.error(
+      'pgbench not found: apt-get install -y postgresql-15 (then: service postgresql stop) and run again',
+    );
+    process.exit(2);
+  }
+  return found;
+}
+
+async function seed(pool: pg.Pool): Promise<void> {
+  await pool.query(
+    `insert into schools (school_id, name, district, kind) values ($1, '压测学校', '压测区', 'middle')`,
+    [schoolId],
+  );
+  const { ensureSchoolUnit, ensureMerchantAccount } = await import('../core/ledger/registry.ts');
+  await ensureSchoolUnit(pool, schoolId);
+  await pool.query(
+    `insert into merchants (merchant_id, school_id, name, kind) values ('BENCH-CT', $1, '食堂', 'canteen')`,
+    [schoolId],
+  );
+  await ensureMerchantAccount(pool, 'BENCH-CT');
+  await pool.query(
+    `insert into terminals (terminal_id, school_id, merchant_id, kind) select 'BENCH-POS-' || g, $1, 'BENCH-CT', 'pos' from generate_series(1, $2) g`,
+    [schoolId, terminalCount],
+  );
+  // Set-based: 100k cardholders, their cards and wallets, and one balanced opening transaction that
+  // puts 10,000 yuan in every main wallet from the school's cash.
+  await pool.query(
+    `insert into cardholders (school_id, kind, person_no, name, gender) select $1, 'student', 'S' || g, '学生' || g, 'U' from generate_series(1, $2) g`,
+    [schoolId, cardholderCount],
+  );
+  await pool.query(
+    `insert into cards (card_no, cardholder_id, category_id, expires_on)
+     select lpad(upper(to_hex(cardholder_id)), 12, '0'), cardholder_id, 2, '2099-12-31' from cardholders where school_id = $1`,
+    [schoolId],
+  );
+  await pool.query(
+    `insert into accounts (subject_code, unit_id, normal_sign, cardholder_id, wallet_kind, floor_fen)
+     select w.subject_code, $1, -1, h.cardholder_id, w.kind, 0 from cardholders h,
+            (values ('main', '200101'), ('subsidy', '200102'), ('deposit', '2002')) as w(kind, subject_code)
+      where h.school_id = $1`,
+    [schoolId],
+  );
+  const perWalletFen = 1_000_000n;
+  await pool.query(
+    `with tx as (
+       insert into ledger_transactions (request_key, kind, amount_fen, business_date)
+       values ('bench-opening', 'opening', $2::bigint * $3, current_date) returning transaction_id
+     ), wallets as (
+       select a.account_id from accounts a join cardholders h using (cardholder_id) where h.school_id = $1 and a.wallet_kind = 'main'
+     ), cash as (
+       select account_id from accounts where unit_id = $1 and subject_code = '1001' and cardholder_id is null
+     )
+     insert into ledger_postings (transaction_id, account_id, amount_fen, balance_fen_after)
+     select tx.transaction_id, w.account_id, -$2::bigint, $2::bigint from tx, wallets w
+     union all
+     select tx.transaction_id, c.account_id, $2::bigint * $3, $2::bigint * $3 from tx, cash c`,
+    [schoolId, perWalletFen.toString(), cardholderCount],
+  );
+  await pool.query(
+    `update accounts a set balance_fen = p.amount_fen * a.normal_sign from ledger_postings p
+      where p.account_id = a.account_id and p.transaction_id = (select transaction_id from ledger_transactions where request_key = 'bench-opening')`,
+  );
+  await pool.query('vacuum analyze');
+  // SWIPE_EXPLAIN=1 logs the plan of every statement over 50 ms into var/bench/swipe/output.log.
+  if (process.env.SWIPE_EXPLAIN) {
+    for (const setting of [
+      "session_preload_libraries = 'auto_explain'",
+      'auto_explain.log_min_duration = 50',
+      'auto_explain.log_analyze = on',
+      'auto_explain.log_nested_statements = on',
+    ]) {
+      await pool.query(`alter system set ${setting}`);
+    }
+    await pool.query('select pg_reload_conf()');
+  }
+}
+
+function runPgbench(pgbench: string, port: number, password: string): number {
+  const env = {
+    ...process.env,
+    PGPASSWORD: password,
+    PGHOST: '127.0.0.1',
+    PGPORT: String(port),
+    PGUSER: 'postgres',
+  };
+  execFileSync(pgbench, ['-i', '-q', '-s', '10', 'pgbench'], { env, stdio: 'ignore' });
+  const out = execFileSync(
+    pgbench,
+    [
+      '-b',
+      'tpcb-like',
+      '-M',
+      'prepared',
+      '-c',
+      String(pgbenchClients),
+      '-j',
+      '2',
+      '-T',
+      String(seconds),
+      '-n',
+      'pgbench',
+    ],
+    { env, encoding: 'utf8' },
+  );
+  const match = /tps = ([\d.]+)/.exec(out);
+  if (!match) throw new Error(`no tps in pgbench output:\n${out}`);
+  process.stdout.write(
+    out
+      .split('\n')
+      .filter((l) => /tps|latency|transactions/.test(l))
+      .map((l) => `  pgbench: ${l}\n`)
+      .join(''),
+  );
+  return Number(match[1]);
+}
+
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+}
+
+async function drive(
+  apiPort: number,
+  cards: string[],
+): Promise<{ ok: number; refused: number; latenciesMs: number[]; wallS: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: terminalCount });
+  const latenciesMs: number[] = [];
+  let ok = 0;
+  let refused = 0;
+  let measuring = false;
+  const warmupMs = 3_000;
+  const send = (terminal: number, seq: number) =>
+    new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({
+        terminalId: `BENCH-POS-${terminal}`,
+        terminalSeq: seq,
+        cardNo: cards[Math.floor(Math.random() * cards.length)],
+        deduction: { mode: 'amount', amountFen: 100 + Math.floor(Math.random() * 1400) },
+      });
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port: apiPort,
+          path: '/api/ledger/purchases',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  let stop = false;
+  const terminals = Array.from({ length: terminalCount }, async (_, t) => {
+    for (let seq = 1; !stop; seq++) {
+      const started = performance.now();
+      const status = await send(t + 1, seq);
+      if (!measuring) continue;
+      latenciesMs.push(performance.now() - started);
+      if (status === 200) ok++;
+      else refused++;
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  measuring = true;
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  measuring = false;
+  const wallS = (performance.now() - started) / 1000;
+  stop = true;
+  await Promise.all(terminals);
+  agent.destroy();
+  return { ok, refused, latenciesMs, wallS };
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+
+const varDir = path.join(repoRoot, 'var', 'bench', 'swipe');
+fs.rmSync(varDir, { recursive: true, force: true });
+fs.mkdirSync(varDir, { recursive: true, mode: 0o755 });
+const log = fs.createWriteStream(path.join(varDir, 'output.log'));
+const sink = (name: string, line: string) => log.write(`${name} ${line}\n`);
+const password = randomBytes(12).toString('hex');
+const pgPort = await freePort();
+const apiPort = await freePort();
+const children: ManagedChild[] = [];
+try {
+  const pgbench = findPgbench();
+  console.log(
+    `PostgreSQL on :${pgPort}, pgbench ${pgbench}, ${cardholderCount} cardholders, ${terminalCount} terminals, ${seconds} s each`,
+  );
+  children.push(
+    await startChild(
+      {
+        name: 'postgres',
+        entry: 'system/postgres-main.ts',
+        env: {
+          ONECARD_VAR_DIR: varDir,
+          PG_DATA_DIR: path.join(varDir, 'postgres'),
+          PG_PORT: String(pgPort),
+          PG_PASSWORD: password,
+        },
+        ready: async (child) => void (await child.nextMessage('ready')),
+        readyTimeoutMs: 60_000,
+      },
+      sink,
+    ),
+  );
+  const databaseUrl = `postgres://postgres:${password}@127.0.0.1:${pgPort}/onecard`;
+  await migrate(databaseUrl, { info: (m: string) => sink('migrate', m) });
+  const admin = new pg.Client({ connectionString: databaseUrl.replace(/\/onecard$/, '/postgres') });
+  await admin.connect();
+  await admin.query('create database pgbench');
+  await admin.end();
+  const pool = createPool(databaseUrl, { max: 4 });
+  const seedStarted = performance.now();
+  await seed(pool);
+  console.log(`seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+  const { rows } = await pool.query<{ card_no: string }>(`select card_no from cards order by card_no`);
+  const cards = rows.map((r) => r.card_no);
+
+  console.log(`pgbench tpcb-like, ${pgbenchClients} clients, ${seconds} s`);
+  const pgbenchTps = runPgbench(pgbench, pgPort, password);
+
+  children.push(
+    await startChild(
+      {
+        name: 'api',
+        entry: 'api/main.ts',
+        env: {
+          ONECARD_VAR_DIR: varDir,
+          DATABASE_URL: databaseUrl,
+          API_HOST: '127.0.0.1',
+          API_PORT: String(apiPort),
+          LOG_LEVEL: 'warn',
+          // The purchase path needs neither; both clients connect lazily, so unreachable addresses are fine.
+          TEMPORAL_ADDRESS: '127.0.0.1:1',
+          CLICKHOUSE_URL: 'http://127.0.0.1:1',
+        },
+        ready: (_child, signal) =>
+          pollUntil(
+            async () => void (await fetch(`http://127.0.0.1:${apiPort}/openapi.json`)).arrayBuffer(),
+            signal,
+          ),
+        readyTimeoutMs: 60_000,
+      },
+      sink,
+    ),
+  );
+  const apiPid = children[children.length - 1]!.pid;
+  console.log(`purchases: ${terminalCount} terminals, ${seconds} s after a 3 s warm-up`);
+  const run = await drive(apiPort, cards);
+  const sorted = [...run.latenciesMs].sort((a, b) => a - b);
+  const purchasesPerS = run.ok / run.wallS;
+  const apiRssMb = rssMb(apiPid, 'VmHWM');
+  const check = await checkLedger(pool);
+  console.log(
+    `  purchases: ${run.ok} ok, ${run.refused} refused; ledger check: ${check.accountsChecked} accounts, ${check.differences.length} differences, ${check.unbalancedTransactions.length} unbalanced`,
+  );
+  await pool.end();
+  console.log(
+    JSON.stringify({
+      purchasesPerS: Math.round(purchasesPerS),
+      pgbenchTps: Math.round(pgbenchTps),
+      ratio: Number((purchasesPerS / pgbenchTps).toFixed(2)),
+      p50Ms: Number(percentile(sorted, 0.5).toFixed(1)),
+      p99Ms: Number(percentile(sorted, 0.99).toFixed(1)),
+      apiRssMb,
+    }),
+  );
+} finally {
+  for (const child of children.reverse()) await child.stop();
+  log.end();
+}

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { buildApp } from '../../api/app.ts';
+import { checkLedger } from '../../core/ledger/check.ts';
+import { executePurchases } from '../../core/ledger/purchase/execute.ts';
+import { stackConfig } from '../support/env.ts';
+import { createCards, createSchool, fund, walletBalances, type School } from './fixture.ts';
+
+let app: FastifyInstance;
+let school: School;
+
+beforeAll(async () => {
+  app = await buildApp(stackConfig(), pino({ level: 'warn' }));
+  await app.ready();
+  school = await createSchool(app.db);
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+function post(cardNo: string, seq: number, amountFen: number) {
+  return app.inject({
+    method: 'POST',
+    url: '/api/ledger/purchases',
+    payload: { terminalId: school.pos, terminalSeq: seq, cardNo, deduction: { mode: 'amount', amountFen } },
+  });
+}
+
+test('50 simultaneous purchases on one wallet through the API never overspend', async () => {
+  const [card] = await createCards(app.db, school, 1);
+  await fund(app.db, school, [card!], 1_000n);
+  const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => post(card!, 10_000 + i, 100)));
+  const codes = responses.map((r) => (r.statusCode === 200 ? r.json().outcome : r.json().error.code));
+  expect(codes.filter((c) => c === 'ok')).toHaveLength(10);
+  expect(codes.filter((c) => c === 'insufficient_balance')).toHaveLength(40);
+  expect((await walletBalances(app.db, card!)).main).toBe(0n);
+});
+
+test('50 simultaneous purchases on one wallet, each in its own database transaction, never overspend', async () => {
+  // Past the batcher: 50 transactions racing for the same rows, so the row locks are what is tested.
+  const [card] = await createCards(app.db, school, 1);
+  await fund(app.db, school, [card!], 1_000n);
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      executePurchases(app.db, [
+        {
+          requestKey: `pos:${school.pos}:${20_000 + i}`,
+          terminalId: school.pos,
+          terminalSeq: 20_000 + i,
+          cardNo: card!,
+          deduction: { mode: 'amount', amountFen: 70n },
+          at: new Date(),
+        },
+      ]),
+    ),
+  );
+  const codes = answers.map((a) => a[0]!.response.outcome);
+  expect(codes.filter((c) => c === 'ok')).toHaveLength(14);
+  expect(codes.filter((c) => c === 'insufficient_balance')).toHaveLength(36);
+  expect((await walletBalances(app.db, card!)).main).toBe(20n);
+});
+
+test('1,000 concurrent purchases on different wallets all succeed, and the books still balance', async () => {
+  const cards = await createCards(app.db, school, 1_000);
+  await fund(app.db, school, cards, 500n);
+  const responses = await Promise.all(cards.map((card, i) => post(card, 30_000 + i, 123)));
+  expect(responses.map((r) => r.statusCode).filter((s) => s !== 200)).toEqual([]);
+  const { rows } = await app.db.query<{ total: bigint }>(
+    `select sum(a.balance_fen)::bigint as total from cards c join accounts a on a.cardholder_id = c.cardholder_id and a.wallet_kind = 'main' where c.card_no = any($1::text[])`,
+    [cards],
+  );
+  expect(rows[0]!.total).toBe(BigInt(1_000 * (500 - 123)));
+  const check = await checkLedger(app.db);
+  expect(check.differences).toEqual([]);
+  expect(check.unbalancedTransactions).toEqual([]);
+});
