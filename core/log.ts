@@ -16,12 +16,10 @@ export function createProcessLogger(
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
   const logDir = varPath('log');
   fs.mkdirSync(logDir, { recursive: true });
-  const file = pino.destination({
-    dest: `${logDir}/${processName}.log`,
-    append: true,
-    mkdir: true,
-    sync: false,
-  });
+  // Opened here, synchronously: a process that exits at once (a refused second launcher) must not find
+  // its log file still opening ("sonic boom is not ready yet").
+  const fd = fs.openSync(`${logDir}/${processName}.log`, 'a');
+  const file = pino.destination({ fd, sync: false });
   const streams: pino.StreamEntry[] = [{ level: level as pino.Level, stream: file }];
   if ((options.stdout ?? true) && process.env.ONECARD_LOG_STDOUT !== '0')
     streams.push({ level: level as pino.Level, stream: process.stdout });

@@ -43,8 +43,13 @@ describe('health', () => {
 
   test('is up once a worker polls its task queue, and names its version', async () => {
     worker = await startTestWorker(taskQueue);
-    const response = await app.inject({ method: 'GET', url: '/health' });
-    expect(response.statusCode).toBe(200);
+    // The server lists a poller once its first poll arrives, a moment after the worker starts.
+    let response = await app.inject({ method: 'GET', url: '/health' });
+    for (let attempt = 0; attempt < 20 && response.statusCode !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      response = await app.inject({ method: 'GET', url: '/health' });
+    }
+    expect(response.statusCode, response.body).toBe(200);
     const workerHealth = response.json().components.find((c: { name: string }) => c.name === 'worker');
     expect(workerHealth).toMatchObject({ status: 'up', version: '0.1.0' });
   });

@@ -51,6 +51,8 @@ export function runLauncher(varDir: string, ports: LauncherPorts): RunningLaunch
       );
     },
   );
+  // A launcher that is expected to refuse never becomes ready; only callers that await `ready` care.
+  ready.catch(() => undefined);
   return { process: child, output, ready, exited };
 }
 
