@@ -31,7 +31,11 @@ export interface StackOptions {
     clickhouseUrl?: string;
   };
   /** The worker and API are left out by test suites that run their own in-process. */
-  processes: { worker: boolean; api: boolean };
+  processes: {
+    worker: boolean;
+    api: boolean;
+    /** the outbox relay; defaults to the worker's setting */ relay?: boolean;
+  };
   /** Tests keep Temporal's state in memory; npm start keeps it in var/. */
   temporalInMemory?: boolean;
   sink: LineSink;
@@ -60,6 +64,7 @@ const entries = {
   temporal: 'system/temporal-main.ts',
   warehouse: 'warehouse/server/main.ts',
   worker: 'worker/main.ts',
+  relay: 'warehouse/relay/main.ts',
   api: 'api/main.ts',
 } as const;
 
@@ -107,11 +112,20 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     API_PORT: String(ports.api),
   };
 
+  // Each component is recorded as soon as it is up, so a failure elsewhere still stops it; every
+  // rejection is observed here and the first one is thrown once all have settled.
+  const starting: Array<Promise<unknown>> = [];
+  const track = (step: Promise<ManagedChild | void>) => {
+    const tracked = step.then((child) => {
+      if (child) children.push(child);
+    });
+    tracked.catch(() => undefined);
+    starting.push(tracked);
+  };
   try {
-    const starting: Array<Promise<ManagedChild>> = [];
     if (embedded.postgres) {
       fs.mkdirSync(varDir, { recursive: true, mode: 0o755 });
-      starting.push(
+      track(
         start({
           name: 'postgres',
           entry: entries.postgres,
@@ -126,11 +140,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         }),
       );
     } else {
-      starting.push(checkExternalPostgres(env.DATABASE_URL).then(() => undefined as never));
+      track(checkExternalPostgres(env.DATABASE_URL));
     }
     if (embedded.warehouse) {
       const pingUrl = `http://${host}:${ports.warehouse}/ping`;
-      starting.push(
+      track(
         start({
           name: 'warehouse',
           entry: entries.warehouse,
@@ -150,7 +164,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     }
     if (embedded.temporal) {
       await ensureTemporalCli(progress);
-      starting.push(
+      track(
         start({
           name: 'temporal',
           entry: entries.temporal,
@@ -166,11 +180,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         }),
       );
     } else {
-      starting.push(checkExternalTemporal(env.TEMPORAL_ADDRESS).then(() => undefined as never));
+      track(checkExternalTemporal(env.TEMPORAL_ADDRESS));
     }
     const started = await Promise.allSettled(starting);
-    for (const result of started)
-      if (result.status === 'fulfilled' && result.value) children.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
 
@@ -201,6 +213,18 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         }),
       );
     }
+    if (options.processes.relay ?? options.processes.worker) {
+      children.push(
+        await start({
+          name: 'relay',
+          entry: entries.relay,
+          env: platformEnv,
+          ready: async (child) => void (await child.nextMessage('ready')),
+          readyTimeoutMs: 60_000,
+          stopTimeoutMs: 30_000,
+        }),
+      );
+    }
     if (options.processes.api) {
       children.push(
         await start({
@@ -213,6 +237,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       );
     }
   } catch (error) {
+    await Promise.allSettled(starting);
     await stop();
     throw error;
   }
