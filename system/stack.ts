@@ -31,7 +31,11 @@ export interface StackOptions {
     clickhouseUrl?: string;
   };
   /** The worker and API are left out by test suites that run their own in-process. */
-  processes: { worker: boolean; api: boolean };
+  processes: {
+    worker: boolean;
+    api: boolean;
+    /** the outbox relay; defaults to the worker's setting */ relay?: boolean;
+  };
   /** Tests keep Temporal's state in memory; npm start keeps it in var/. */
   temporalInMemory?: boolean;
   sink: LineSink;
@@ -60,6 +64,7 @@ const entries = {
   temporal: 'system/temporal-main.ts',
   warehouse: 'warehouse/server/main.ts',
   worker: 'worker/main.ts',
+  relay: 'warehouse/relay/main.ts',
   api: 'api/main.ts',
 } as const;
 
@@ -204,6 +209,18 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           env: platformEnv,
           ready: async (child) => void (await child.nextMessage('ready')),
           readyTimeoutMs: 120_000,
+          stopTimeoutMs: 30_000,
+        }),
+      );
+    }
+    if (options.processes.relay ?? options.processes.worker) {
+      children.push(
+        await start({
+          name: 'relay',
+          entry: entries.relay,
+          env: platformEnv,
+          ready: async (child) => void (await child.nextMessage('ready')),
+          readyTimeoutMs: 60_000,
           stopTimeoutMs: 30_000,
         }),
       );

@@ -1,0 +1,68 @@
+// The outbox relay process: moves events from the PostgreSQL outbox into the warehouse, batch by batch.
+// It is its own process rather than a loop in the Temporal worker: it has a different failure mode (the
+// warehouse being away must not slow workflow tasks), it scales differently (one or two loops, not many
+// task slots), and a restart of either never disturbs the other. Several relays may run: SKIP LOCKED
+// hands each batch to one of them.
+import { loadConfig, redactUrl } from '../../core/config.ts';
+import { createPool } from '../../core/db/pool.ts';
+import { createProcessLogger } from '../../core/log.ts';
+import { createWarehouseClient } from '../../core/warehouse-client.ts';
+import { announceReady, onShutdown } from '../../system/lifeline.ts';
+import { relayLag, relayOnce } from './relay.ts';
+
+const log = createProcessLogger('relay');
+const idleMs = 200;
+const retryMsMax = 10_000;
+const loops = Math.max(1, Math.min(4, Number(process.env.RELAY_LOOPS ?? 2)));
+
+async function main(): Promise<void> {
+  const config = loadConfig(['DATABASE_URL', 'CLICKHOUSE_URL']);
+  const db = createPool(config.DATABASE_URL, { application: 'onecard-relay', max: loops + 2 });
+  const warehouse = createWarehouseClient(config.CLICKHOUSE_URL, { application: 'onecard-relay' });
+  let stopping = false;
+  const totals = { relayed: 0, rejected: 0 };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  const loop = async (n: number) => {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        const r = await relayOnce(db, warehouse);
+        failures = 0;
+        totals.relayed += r.relayed;
+        totals.rejected += r.rejected;
+        if (r.rejected > 0)
+          log.warn({ rejected: r.rejected }, 'malformed events set aside in outbox_rejects');
+        if (r.relayed + r.rejected === 0) await sleep(idleMs);
+      } catch (error) {
+        failures++;
+        const waitMs = Math.min(retryMsMax, 250 * 2 ** Math.min(failures, 6));
+        log.error(
+          { err: error, loop: n, waitMs },
+          `relay batch failed; retrying: ${(error as Error).message}`,
+        );
+        await sleep(waitMs);
+      }
+    }
+  };
+  const running = Promise.all(Array.from({ length: loops }, (_, n) => loop(n)));
+  const report = setInterval(() => {
+    relayLag(db)
+      .then((lag) => log.info({ ...lag, ...totals }, 'relay lag'))
+      .catch(() => undefined);
+  }, 60_000);
+  onShutdown(async (reason) => {
+    log.info({ reason }, 'stopping the relay after the batches in hand');
+    stopping = true;
+    clearInterval(report);
+    await running;
+    await Promise.all([db.end(), warehouse.close()]);
+  });
+  log.info({ loops, warehouse: redactUrl(config.CLICKHOUSE_URL) }, 'relay running');
+  announceReady({ loops });
+}
+
+main().catch((error: unknown) => {
+  log.fatal({ err: error }, `relay failed: ${(error as Error).message}`);
+  process.exit(1);
+});

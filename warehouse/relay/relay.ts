@@ -1,0 +1,344 @@
+import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
+import type pg from 'pg';
+import type { Pool } from '../../core/db/pool.ts';
+import {
+  routeDimension,
+  routeLedger,
+  routePurseReport,
+  routeSwipe,
+  type LedgerPostingRow,
+  type LedgerTransactionRow,
+  type OutboxEvent,
+  type Routed,
+  type WarehouseRow,
+  type WarehouseTable,
+} from './rows.ts';
+
+/**
+ * The outbox relay: reads unpublished outbox events in batches, writes them to the warehouse, then marks
+ * them published, all while holding the batch's row locks in one PostgreSQL transaction.
+ *
+ * At least once: a crash after the warehouse insert and before the commit leaves the events unpublished,
+ * so the next run sends them again. Exactly once in the warehouse: every raw table is a ReplacingMergeTree
+ * keyed by the event, so the second copy collapses into the first (read with FINAL).
+ * A malformed event (or one the warehouse refuses) is set aside in outbox_rejects with its reason and
+ * marked published, so it never stops the events behind it.
+ */
+
+export const relayLimits = { batchMax: 5_000, chunkMin: 1 } as const;
+
+export interface RelayBatchResult {
+  relayed: number;
+  rejected: number;
+  /** Rows written per warehouse table. */
+  rows: Partial<Record<WarehouseTable, number>>;
+}
+
+export interface RelayOptions {
+  batchMax?: number;
+  /** Test hook: runs after the warehouse insert and before PostgreSQL commits (a crash there). */
+  afterInsert?: () => Promise<void>;
+}
+
+type Client = pg.PoolClient;
+
+async function readLedger(client: Client, events: OutboxEvent[]) {
+  const ids = [
+    ...new Set(
+      events
+        .filter((e) => e.topic.startsWith('ledger.'))
+        .map((e) => e.payload.transactionId)
+        .filter((id): id is string | number => /^[0-9]{1,18}$/.test(String(id)))
+        .map(String),
+    ),
+  ];
+  if (ids.length === 0) return { transactions: new Map(), postings: new Map() };
+  const [tx, ps] = await Promise.all([
+    client.query<LedgerTransactionRow>(
+      `select t.transaction_id, t.kind, t.amount_fen, coalesce(m.school_id, h.school_id, hd.school_id, u.school_id) as school_id,
+              t.business_date::text as business_date, t.merchant_id, t.terminal_id, t.card_no,
+              coalesce(h.cardholder_id, hd.cardholder_id) as cardholder_id, t.meal_period,
+              t.original_transaction_id, o.kind as original_kind, t.created_at, t.detail
+         from ledger_transactions t
+         left join ledger_transactions o on o.transaction_id = t.original_transaction_id
+         left join merchants m on m.merchant_id = t.merchant_id
+         left join cards c on c.card_no = t.card_no
+         left join cardholders h on h.cardholder_id = c.cardholder_id
+         left join cardholders hd on hd.cardholder_id =
+                   case when t.detail ->> 'cardholderId' ~ '^[0-9]{1,18}$' then (t.detail ->> 'cardholderId')::bigint end
+         left join accounting_units u on u.unit_id = t.detail ->> 'unitId'
+        where t.transaction_id = any($1::bigint[])`,
+      [ids],
+    ),
+    client.query<LedgerPostingRow>(
+      `select p.posting_id, p.transaction_id, p.account_id, p.amount_fen, a.subject_code, a.unit_id, a.merchant_id,
+              a.cardholder_id, a.wallet_kind
+         from ledger_postings p join accounts a using (account_id)
+        where p.transaction_id = any($1::bigint[])`,
+      [ids],
+    ),
+  ]);
+  const postings = new Map<string, LedgerPostingRow[]>();
+  for (const p of ps.rows) {
+    const key = p.transaction_id.toString();
+    postings.set(key, [...(postings.get(key) ?? []), p]);
+  }
+  return {
+    transactions: new Map(tx.rows.map((t) => [t.transaction_id.toString(), t])),
+    postings,
+  };
+}
+
+/** Routes each event to its warehouse rows or to a reason to set it aside. */
+export async function routeEvents(client: Client, events: OutboxEvent[]): Promise<Map<bigint, Routed>> {
+  const ledger = await readLedger(client, events);
+  const routed = new Map<bigint, Routed>();
+  for (const e of events) {
+    let r: Routed;
+    if (e.payload === null || typeof e.payload !== 'object' || Array.isArray(e.payload))
+      r = { ok: false, reason: 'payload is not a JSON object' };
+    else if (e.topic === 'swipe.recorded') r = routeSwipe(e);
+    else if (e.topic.startsWith('ledger.')) {
+      const id = String(e.payload.transactionId);
+      r = routeLedger(e, ledger.transactions.get(id), ledger.postings.get(id) ?? []);
+    } else if (e.topic.startsWith('dim.')) r = routeDimension(e);
+    else if (e.topic === 'purse.report') r = routePurseReport(e);
+    else r = { ok: false, reason: `unknown topic ${e.topic}` };
+    routed.set(e.outboxId, r);
+  }
+  return routed;
+}
+
+async function insertRows(
+  warehouse: ClickHouseClient,
+  rows: Array<{ table: WarehouseTable; row: WarehouseRow }>,
+): Promise<void> {
+  const byTable = new Map<WarehouseTable, WarehouseRow[]>();
+  for (const { table, row } of rows) byTable.set(table, [...(byTable.get(table) ?? []), row]);
+  for (const [table, values] of byTable)
+    await warehouse.insert({ table: `onecard.${table}`, values, format: 'JSONEachRow' });
+}
+
+/**
+ * Inserts the events' rows; when the warehouse refuses a batch's data (a ClickHouse error, not a
+ * connection failure) it halves the batch until the refused events are found, and returns them.
+ */
+async function insertOrFindRefused(
+  warehouse: ClickHouseClient,
+  events: Array<{ id: bigint; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> }>,
+): Promise<Map<bigint, string>> {
+  try {
+    await insertRows(
+      warehouse,
+      events.flatMap((e) => e.rows),
+    );
+    return new Map();
+  } catch (error) {
+    if (!(error instanceof ClickHouseError)) throw error;
+    if (events.length === 1)
+      return new Map([[events[0]!.id, `warehouse refused: ${error.message.slice(0, 500)}`]]);
+    const half = Math.ceil(events.length / 2);
+    const first = await insertOrFindRefused(warehouse, events.slice(0, half));
+    const second = await insertOrFindRefused(warehouse, events.slice(half));
+    return new Map([...first, ...second]);
+  }
+}
+
+function toEvents(
+  rows: Array<{ outbox_id: bigint; topic: string; payload: unknown; created_at: Date }>,
+): OutboxEvent[] {
+  return rows.map((r) => ({
+    outboxId: r.outbox_id,
+    topic: r.topic,
+    payload: r.payload as Record<string, unknown>,
+    createdAt: r.created_at,
+  }));
+}
+
+/** Routes and writes events; returns the rejected ones with their reasons, and the row counts. */
+export async function deliver(
+  client: Client,
+  warehouse: ClickHouseClient,
+  events: OutboxEvent[],
+): Promise<{ rejects: Map<bigint, string>; rows: RelayBatchResult['rows'] }> {
+  const routed = await routeEvents(client, events);
+  const rejects = new Map<bigint, string>();
+  const good: Array<{ id: bigint; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> }> = [];
+  for (const [id, r] of routed) {
+    if (r.ok) good.push({ id, rows: r.rows });
+    else rejects.set(id, r.reason);
+  }
+  const refused = await insertOrFindRefused(warehouse, good);
+  for (const [id, reason] of refused) rejects.set(id, reason);
+  const rows: RelayBatchResult['rows'] = {};
+  for (const e of good)
+    if (!refused.has(e.id)) for (const { table } of e.rows) rows[table] = (rows[table] ?? 0) + 1;
+  return { rejects, rows };
+}
+
+/** One batch: lock up to batchMax unpublished events, deliver them, mark them published, commit. */
+export async function relayOnce(
+  db: Pool,
+  warehouse: ClickHouseClient,
+  options: RelayOptions = {},
+): Promise<RelayBatchResult> {
+  const batchMax = Math.min(options.batchMax ?? relayLimits.batchMax, relayLimits.batchMax);
+  const client = await db.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{
+      outbox_id: bigint;
+      topic: string;
+      payload: unknown;
+      created_at: Date;
+    }>(
+      `select outbox_id, topic, payload, created_at from outbox
+        where published_at is null order by outbox_id limit $1 for update skip locked`,
+      [batchMax],
+    );
+    if (rows.length === 0) {
+      await client.query('commit');
+      return { relayed: 0, rejected: 0, rows: {} };
+    }
+    const events = toEvents(rows);
+    const { rejects, rows: written } = await deliver(client, warehouse, events);
+    await options.afterInsert?.();
+    await client.query(`update outbox set published_at = now() where outbox_id = any($1::bigint[])`, [
+      events.map((e) => e.outboxId.toString()),
+    ]);
+    if (rejects.size > 0) {
+      const ids = [...rejects.keys()];
+      await client.query(
+        `insert into outbox_rejects (outbox_id, topic, reason)
+         select r.id, o.topic, r.reason from unnest($1::bigint[], $2::text[]) as r(id, reason)
+           join outbox o on o.outbox_id = r.id
+         on conflict (outbox_id) do update set reason = excluded.reason, rejected_at = now()`,
+        [ids.map(String), ids.map((id) => rejects.get(id)!)],
+      );
+    }
+    await client.query('commit');
+    return { relayed: events.length - rejects.size, rejected: rejects.size, rows: written };
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Relays until the outbox is empty (or maxBatches batches); for tests, benchmarks and catch-up. */
+export async function relayAll(
+  db: Pool,
+  warehouse: ClickHouseClient,
+  options: RelayOptions & { maxBatches?: number } = {},
+): Promise<RelayBatchResult> {
+  const total: RelayBatchResult = { relayed: 0, rejected: 0, rows: {} };
+  for (let i = 0; i < (options.maxBatches ?? 100_000); i++) {
+    const r = await relayOnce(db, warehouse, options);
+    total.relayed += r.relayed;
+    total.rejected += r.rejected;
+    for (const [t, n] of Object.entries(r.rows))
+      total.rows[t as WarehouseTable] = (total.rows[t as WarehouseTable] ?? 0) + n;
+    if (r.relayed + r.rejected === 0) break;
+  }
+  return total;
+}
+
+export interface RelayLag {
+  unpublished: number;
+  /** Age of the oldest unpublished event; 0 when the relay has caught up. */
+  lagSeconds: number;
+  oldestUnpublishedAt: string | null;
+  rejected: number;
+}
+
+/** The relay's lag, read from the outbox itself, so it is right whichever relay process is running. */
+export async function relayLag(db: Pool): Promise<RelayLag> {
+  const { rows } = await db.query<{ unpublished: number; oldest: Date | null; rejected: number }>(
+    `select (select count(*)::int from outbox where published_at is null) as unpublished,
+            (select min(created_at) from outbox where published_at is null) as oldest,
+            (select count(*)::int from outbox_rejects) as rejected`,
+  );
+  const r = rows[0]!;
+  return {
+    unpublished: r.unpublished,
+    lagSeconds: r.oldest ? Math.max(0, (Date.now() - r.oldest.getTime()) / 1000) : 0,
+    oldestUnpublishedAt: r.oldest?.toISOString() ?? null,
+    rejected: r.rejected,
+  };
+}
+
+/**
+ * Rebuilds one day in the warehouse from the outbox: every event created that local day (UTC+8),
+ * published or not, is sent again. Copies already there collapse by event id, so this is safe to run at any
+ * time; a corrected event replaces the earlier copy. Does not touch published_at.
+ */
+export async function replayDay(
+  db: Pool,
+  warehouse: ClickHouseClient,
+  day: string,
+  options: { batchMax?: number } = {},
+): Promise<{ replayed: number; rejected: number }> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+    throw new Error(`replay day must be YYYY-MM-DD, got ${JSON.stringify(day)}`);
+  const from = new Date(Date.parse(`${day}T00:00:00+08:00`));
+  const to = new Date(from.getTime() + 86_400_000);
+  const batchMax = options.batchMax ?? relayLimits.batchMax;
+  let after = 0n;
+  let replayed = 0;
+  let rejected = 0;
+  for (;;) {
+    const client = await db.connect();
+    try {
+      const { rows } = await client.query<{
+        outbox_id: bigint;
+        topic: string;
+        payload: unknown;
+        created_at: Date;
+      }>(
+        `select outbox_id, topic, payload, created_at from outbox
+          where created_at >= $1 and created_at < $2 and outbox_id > $3 order by outbox_id limit $4`,
+        [from, to, after.toString(), batchMax],
+      );
+      if (rows.length === 0) break;
+      const events = toEvents(rows);
+      const { rejects } = await deliver(client, warehouse, events);
+      replayed += events.length - rejects.size;
+      rejected += rejects.size;
+      after = events[events.length - 1]!.outboxId;
+    } finally {
+      client.release();
+    }
+  }
+  return { replayed, rejected };
+}
+
+/**
+ * Loads the ledger's own totals for a business date into the warehouse (the nightly close does this once
+ * the day is over); dbt's money check compares the warehouse's facts with them.
+ */
+export async function loadLedgerDailyTotals(
+  db: Pool,
+  warehouse: ClickHouseClient,
+  day: string,
+): Promise<number> {
+  const { rows } = await db.query<{ kind: string; transactions: bigint; amount_fen: bigint }>(
+    `select kind, count(*) as transactions, sum(amount_fen)::bigint as amount_fen
+       from ledger_transactions where business_date = $1::date group by kind`,
+    [day],
+  );
+  const loadedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
+  if (rows.length > 0)
+    await warehouse.insert({
+      table: 'onecard.ledger_daily_totals',
+      format: 'JSONEachRow',
+      values: rows.map((r) => ({
+        business_date: day,
+        kind: r.kind,
+        transactions: r.transactions.toString(),
+        amount_fen: r.amount_fen.toString(),
+        loaded_at: loadedAt,
+      })),
+    });
+  return rows.length;
+}

@@ -1,0 +1,240 @@
+/**
+ * Turns outbox events (and the book-of-record rows they point at) into warehouse rows, or into a reason
+ * to set the event aside. Pure functions: no database, no warehouse, so every rule is testable by itself.
+ */
+
+export interface OutboxEvent {
+  outboxId: bigint;
+  topic: string;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** A ledger transaction as the relay reads it from PostgreSQL, joined to who and where. */
+export interface LedgerTransactionRow {
+  transaction_id: bigint;
+  kind: string;
+  amount_fen: bigint;
+  school_id: string | null;
+  business_date: string;
+  merchant_id: string | null;
+  terminal_id: string | null;
+  card_no: string | null;
+  cardholder_id: bigint | null;
+  meal_period: string | null;
+  original_transaction_id: bigint | null;
+  original_kind: string | null;
+  created_at: Date;
+  detail: Record<string, unknown> | null;
+}
+
+export interface LedgerPostingRow {
+  posting_id: bigint;
+  transaction_id: bigint;
+  account_id: bigint;
+  amount_fen: bigint;
+  subject_code: string;
+  unit_id: string;
+  merchant_id: string | null;
+  cardholder_id: bigint | null;
+  wallet_kind: string | null;
+}
+
+export type WarehouseTable =
+  'swipes' | 'ledger_transactions' | 'ledger_postings' | 'dimension_changes' | 'purse_reports';
+
+export type WarehouseRow = Record<string, string | number>;
+
+export type Routed =
+  { ok: true; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> } | { ok: false; reason: string };
+
+export const swipeKinds = [
+  'gate_in',
+  'gate_out',
+  'dorm_in',
+  'dorm_out',
+  'class',
+  'bus_on',
+  'bus_off',
+  'access',
+] as const;
+export const dimensionEntities = [
+  'schools',
+  'merchants',
+  'terminals',
+  'cardholders',
+  'card_categories',
+  'cards',
+] as const;
+
+const cstOffsetMs = 8 * 60 * 60 * 1000;
+/** Outside these years a timestamp is a terminal's clock gone wrong, not a swipe. */
+const earliestMs = Date.UTC(2000, 0, 1);
+const latestMs = Date.UTC(2100, 0, 1);
+
+/** ClickHouse DateTime64(3) text, UTC. */
+export const chTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '');
+export const localDate = (at: Date) => new Date(at.getTime() + cstOffsetMs).toISOString().slice(0, 10);
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const isUint = (v: unknown): v is string | number =>
+  (typeof v === 'string' && /^[0-9]{1,19}$/.test(v)) ||
+  (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+
+function time(v: unknown): Date | undefined {
+  if (typeof v !== 'string') return undefined;
+  const at = new Date(v);
+  const ms = at.getTime();
+  return Number.isFinite(ms) && ms >= earliestMs && ms < latestMs ? at : undefined;
+}
+
+export function routeSwipe(e: OutboxEvent): Routed {
+  const p = e.payload;
+  const terminalId = str(p.terminalId);
+  const cardNo = str(p.cardNo);
+  const kind = str(p.kind);
+  const swipedAt = time(p.swipedAt);
+  const receivedAt = time(p.receivedAt) ?? e.createdAt;
+  if (!terminalId) return { ok: false, reason: 'swipe without terminalId' };
+  if (!isUint(p.terminalSeq)) return { ok: false, reason: 'swipe terminalSeq is not an unsigned integer' };
+  if (!cardNo) return { ok: false, reason: 'swipe without cardNo' };
+  if (!kind || !(swipeKinds as readonly string[]).includes(kind))
+    return {
+      ok: false,
+      reason: `swipe kind ${JSON.stringify(p.kind)} is not one of ${swipeKinds.join(', ')}`,
+    };
+  if (!swipedAt)
+    return { ok: false, reason: `swipe swipedAt ${JSON.stringify(p.swipedAt)} is not a time in 2000-2099` };
+  return {
+    ok: true,
+    rows: [
+      {
+        table: 'swipes',
+        row: {
+          event_id: e.outboxId.toString(),
+          school_id: str(p.schoolId) ?? '',
+          swipe_date: localDate(swipedAt),
+          kind,
+          terminal_id: terminalId,
+          terminal_seq: String(p.terminalSeq),
+          card_no: cardNo,
+          cardholder_id: isUint(p.cardholderId) ? String(p.cardholderId) : '0',
+          swiped_at: chTime(swipedAt),
+          received_at: chTime(receivedAt),
+        },
+      },
+    ],
+  };
+}
+
+const optionalInt = (v: unknown) =>
+  typeof v === 'number' && Number.isSafeInteger(v)
+    ? String(v)
+    : typeof v === 'string' && /^-?[0-9]{1,18}$/.test(v)
+      ? v
+      : '-1';
+
+export function routeLedger(
+  e: OutboxEvent,
+  tx: LedgerTransactionRow | undefined,
+  postings: readonly LedgerPostingRow[],
+): Routed {
+  if (!isUint(e.payload.transactionId))
+    return { ok: false, reason: 'ledger event without a numeric transactionId' };
+  if (!tx) return { ok: false, reason: `ledger transaction ${String(e.payload.transactionId)} not found` };
+  if (postings.length < 2)
+    return { ok: false, reason: `ledger transaction ${tx.transaction_id} has no postings` };
+  const detail = tx.detail ?? {};
+  const common = { event_id: e.outboxId.toString(), business_date: tx.business_date, kind: tx.kind };
+  return {
+    ok: true,
+    rows: [
+      {
+        table: 'ledger_transactions',
+        row: {
+          ...common,
+          transaction_id: tx.transaction_id.toString(),
+          amount_fen: tx.amount_fen.toString(),
+          school_id: tx.school_id ?? '',
+          merchant_id: tx.merchant_id ?? '',
+          terminal_id: tx.terminal_id ?? '',
+          card_no: tx.card_no ?? '',
+          cardholder_id: (tx.cardholder_id ?? 0n).toString(),
+          meal_period: tx.meal_period ?? '',
+          original_transaction_id: (tx.original_transaction_id ?? 0n).toString(),
+          original_kind: tx.original_kind ?? '',
+          method: str(detail.method) ?? '',
+          batch_id: str(detail.batchId) ?? '',
+          terminal_seq: optionalInt(detail.terminalSeq ?? e.payload.terminalSeq),
+          created_at: chTime(tx.created_at),
+          detail: JSON.stringify(detail),
+        },
+      },
+      ...postings.map((p) => ({
+        table: 'ledger_postings' as const,
+        row: {
+          ...common,
+          posting_id: p.posting_id.toString(),
+          transaction_id: p.transaction_id.toString(),
+          account_id: p.account_id.toString(),
+          subject_code: p.subject_code,
+          unit_id: p.unit_id,
+          merchant_id: p.merchant_id ?? '',
+          cardholder_id: (p.cardholder_id ?? 0n).toString(),
+          wallet_kind: p.wallet_kind ?? '',
+          amount_fen: p.amount_fen.toString(),
+        },
+      })),
+    ],
+  };
+}
+
+export function routeDimension(e: OutboxEvent): Routed {
+  const entity = e.topic.slice('dim.'.length);
+  if (!(dimensionEntities as readonly string[]).includes(entity))
+    return { ok: false, reason: `unknown dimension ${entity}` };
+  const key = e.payload._key;
+  if (typeof key !== 'string' || key === '')
+    return { ok: false, reason: `dimension ${entity} row without _key` };
+  const { _key: _, ...row } = e.payload;
+  return {
+    ok: true,
+    rows: [
+      {
+        table: 'dimension_changes',
+        row: {
+          event_id: e.outboxId.toString(),
+          entity,
+          entity_key: key,
+          changed_at: chTime(e.createdAt),
+          row: JSON.stringify(row),
+        },
+      },
+    ],
+  };
+}
+
+export function routePurseReport(e: OutboxEvent): Routed {
+  const p = e.payload;
+  const createdAt = time(p.created_at) ?? e.createdAt;
+  if (!isUint(p.report_id) || !str(p.card_no) || !str(p.kind))
+    return { ok: false, reason: 'purse report without report_id, card_no or kind' };
+  return {
+    ok: true,
+    rows: [
+      {
+        table: 'purse_reports',
+        row: {
+          event_id: e.outboxId.toString(),
+          report_id: String(p.report_id),
+          card_no: str(p.card_no)!,
+          kind: str(p.kind)!,
+          record_key: str(p.record_key) ?? '',
+          detail: JSON.stringify(p.detail ?? {}),
+          report_date: localDate(createdAt),
+          created_at: chTime(createdAt),
+        },
+      },
+    ],
+  };
+}
