@@ -1,0 +1,312 @@
+// Swipes and money events from the API, through the PostgreSQL outbox and the relay, into the shared
+// warehouse; dbt builds the marts; the report API reads them. Every step runs against the real stack.
+// This is the one suite that writes the shared warehouse, so its dbt tests never see rows arriving mid-run.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { buildApp } from '../../api/app.ts';
+import { businessDate } from '../../core/ledger/calendar.ts';
+import { buildMarts } from '../../warehouse/dbt/build-marts.ts';
+import { relayAll, relayLag, relayOnce, replayDay } from '../../warehouse/relay/relay.ts';
+import { stackConfig } from '../support/env.ts';
+import { createCards, createSchool, fund, type School } from '../ledger/fixture.ts';
+
+let app: FastifyInstance;
+let school: School;
+let cards: string[];
+const day = businessDate(new Date());
+const at = (hhmm: string) => `${day}T${hhmm}:00+08:00`;
+const terminals = (s: School) => ({
+  dorm: `${s.schoolId}-DORM`,
+  bus: `${s.schoolId}-BUS`,
+  classroom: `${s.schoolId}-CLS`,
+});
+
+const post = (terminalId: string, records: unknown[]) =>
+  app.inject({ method: 'POST', url: '/api/swipes', payload: { terminalId, records } });
+const swipe = (terminalSeq: number, card: number, kind: string, hhmm: string) => ({
+  terminalSeq,
+  cardNo: cards[card],
+  kind,
+  at: at(hhmm),
+});
+async function ch<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await app.warehouse.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+const swipeCount = async (final: boolean) =>
+  Number(
+    (
+      await ch<{ n: string }>(
+        `select count() as n from onecard.swipes ${final ? 'final' : ''} where school_id = {s:String}`,
+        { s: school.schoolId },
+      )
+    )[0]!.n,
+  );
+
+beforeAll(async () => {
+  app = await buildApp(stackConfig(), pino({ level: 'warn' }));
+  await app.ready();
+  school = await createSchool(app.db);
+  const t = terminals(school);
+  await app.db.query(
+    `insert into terminals (terminal_id, school_id, kind) values ($1, $4, 'dorm'), ($2, $4, 'bus'), ($3, $4, 'attendance')`,
+    [t.dorm, t.bus, t.classroom, school.schoolId],
+  );
+  cards = await createCards(app.db, school, 3);
+  await app.db.query(
+    `update cardholders set grade = 7, class_name = '7-1' where cardholder_id in (select cardholder_id from cards where card_no = any($1))`,
+    [cards],
+  );
+  await fund(app.db, school, cards, 10_000n);
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('swipe uploads', () => {
+  test('a batch is stored once with its outbox events; a repeat is counted as duplicates', async () => {
+    const records = [
+      swipe(1, 0, 'gate_in', '07:50'),
+      swipe(2, 1, 'gate_in', '08:20'),
+      swipe(3, 0, 'gate_out', '17:00'),
+      swipe(4, 1, 'gate_out', '15:00'),
+    ];
+    const first = await post(school.gate, records);
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toEqual({ stored: 4, duplicates: 0 });
+    expect((await post(school.gate, records)).json()).toEqual({ stored: 0, duplicates: 4 });
+    const { rows } = await app.db.query(
+      `select count(*)::int as n from outbox where topic = 'swipe.recorded' and aggregate_key = $1`,
+      [school.gate],
+    );
+    expect(rows[0].n).toBe(4);
+    const t = terminals(school);
+    expect(
+      (await post(t.dorm, [swipe(1, 0, 'dorm_in', '19:00'), swipe(2, 1, 'dorm_in', '22:30')])).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await post(t.bus, [
+          swipe(1, 0, 'bus_on', '07:00'),
+          swipe(2, 1, 'bus_on', '07:05'),
+          swipe(3, 0, 'bus_off', '07:40'),
+        ])
+      ).statusCode,
+    ).toBe(200);
+    expect((await post(t.classroom, [swipe(1, 0, 'class', '08:00')])).statusCode).toBe(200);
+  });
+
+  test('bad input is refused naming the field, and changes nothing', async () => {
+    const count = async () =>
+      (await app.db.query(`select count(*)::int as n from swipes where terminal_id = $1`, [school.gate]))
+        .rows[0].n;
+    const before = await count();
+    const cases: Array<[unknown[], string, number, RegExp]> = [
+      [[{ ...swipe(9, 0, 'gate_in', '09:00'), kind: 'teleport' }], school.gate, 400, /kind/],
+      [[{ terminalSeq: 9, kind: 'gate_in', at: at('09:00') }], school.gate, 400, /cardNo/],
+      [[{ ...swipe(9, 0, 'gate_in', '09:00'), at: 'yesterday' }], school.gate, 400, /at/],
+      [[swipe(9, 0, 'class', '09:00')], school.gate, 422, /records\/0\/kind/],
+      [
+        [swipe(9, 0, 'gate_in', '09:00'), swipe(9, 1, 'gate_in', '09:01')],
+        school.gate,
+        422,
+        /records\/1\/terminalSeq/,
+      ],
+      [[swipe(9, 0, 'gate_in', '09:00')], `${school.schoolId}-NOPE`, 422, /terminalId/],
+      [
+        [swipe(9, 0, 'gate_in', '09:00'), { ...swipe(1, 2, 'gate_in', '07:50') }],
+        school.gate,
+        409,
+        /sequence 1/,
+      ],
+    ];
+    for (const [records, terminalId, status, message] of cases) {
+      const response = await post(terminalId, records);
+      expect(response.statusCode, response.body).toBe(status);
+      expect(response.json().error.message).toMatch(message);
+    }
+    expect(await count()).toBe(before);
+  });
+});
+
+describe('the outbox relay', () => {
+  test('brings swipes, money events and dimensions into the warehouse, once; the totals equal the ledger', async () => {
+    for (const [seq, card, amountFen] of [
+      [1, 0, 500],
+      [2, 1, 800],
+    ] as const) {
+      const r = await app.inject({
+        method: 'POST',
+        url: '/api/ledger/purchases',
+        payload: {
+          terminalId: school.pos,
+          terminalSeq: seq,
+          cardNo: cards[card],
+          deduction: { mode: 'amount', amountFen },
+        },
+      });
+      expect(r.statusCode, r.body).toBe(200);
+    }
+    await relayAll(app.db, app.warehouse);
+    expect(await swipeCount(true)).toBe(10);
+    const dims = await ch<{ entity: string; n: string }>(
+      `select entity, count() as n from onecard.dimension_changes final
+        where entity_key like {prefix:String} or entity_key in {cards:Array(String)} group by entity order by entity`,
+      { prefix: `${school.schoolId}%`, cards },
+    );
+    expect(dims.map((d) => d.entity)).toEqual(['cards', 'merchants', 'schools', 'terminals']);
+
+    // Money check: the warehouse's transactions of this school's cards equal the ledger's, kind by kind.
+    const { rows: ledger } = await app.db.query<{ kind: string; n: number; fen: string }>(
+      `select kind, count(*)::int as n, sum(amount_fen)::text as fen from ledger_transactions
+        where card_no = any($1) or merchant_id = $2 group by kind order by kind`,
+      [cards, school.canteenId],
+    );
+    const warehouse = await ch<{ kind: string; n: number; fen: string }>(
+      `select kind, toInt32(count()) as n, toString(sum(amount_fen)) as fen from onecard.ledger_transactions final
+        where card_no in {cards:Array(String)} or merchant_id = {m:String} group by kind order by kind`,
+      { cards, m: school.canteenId },
+    );
+    expect(ledger.length).toBeGreaterThan(0);
+    expect(warehouse).toEqual(ledger);
+  });
+
+  test('a crash after the warehouse insert and before the commit delivers again, and the event is still there once', async () => {
+    expect((await post(school.gate, [swipe(20, 2, 'gate_out', '18:00')])).statusCode).toBe(200);
+    const seq20 = (final: string) =>
+      `select count() as n from onecard.swipes ${final} where terminal_id = {t:String} and terminal_seq = 20`;
+    await expect(
+      relayOnce(app.db, app.warehouse, {
+        afterInsert: async () => {
+          throw new Error('relay killed between the warehouse and PostgreSQL');
+        },
+      }),
+    ).rejects.toThrow(/relay killed/);
+    const raw = async () => Number((await ch<{ n: string }>(seq20(''), { t: school.gate }))[0]!.n);
+    expect(await raw()).toBe(1);
+    const { rows } = await app.db.query(
+      `select published_at from outbox where topic = 'swipe.recorded' and payload ->> 'terminalId' = $1 and payload ->> 'terminalSeq' = '20'`,
+      [school.gate],
+    );
+    expect(rows[0].published_at).toBeNull();
+    await relayAll(app.db, app.warehouse);
+    const final = Number((await ch<{ n: string }>(seq20('final'), { t: school.gate }))[0]!.n);
+    expect(final).toBe(1);
+    expect(await swipeCount(true)).toBe(11);
+  });
+
+  test('malformed events are set aside with their reason and counted; the events behind them still arrive', async () => {
+    const before = (await relayLag(app.db)).rejected;
+    const { rows } = await app.db.query<{ outbox_id: bigint }>(
+      `insert into outbox (topic, aggregate_key, payload) values
+         ('swipe.recorded', $1, jsonb_build_object('terminalId', $1::text, 'terminalSeq', 1, 'cardNo', 'AB', 'kind', 'teleport', 'swipedAt', now())),
+         ('nonsense.topic', $1, '{}'::jsonb),
+         ('ledger.purchase', $1, '{"transactionId": "999999999999"}'::jsonb)
+       returning outbox_id`,
+      [school.gate],
+    );
+    expect((await post(school.gate, [swipe(21, 2, 'gate_in', '18:30')])).statusCode).toBe(200);
+    const result = await relayAll(app.db, app.warehouse);
+    expect(result.rejected).toBeGreaterThanOrEqual(3);
+    const { rows: rejects } = await app.db.query<{ reason: string }>(
+      `select reason from outbox_rejects where outbox_id = any($1) order by outbox_id`,
+      [rows.map((r) => r.outbox_id.toString())],
+    );
+    expect(rejects.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/kind "teleport"/),
+      'unknown topic nonsense.topic',
+      'ledger transaction 999999999999 not found',
+    ]);
+    expect(await swipeCount(true)).toBe(12);
+    const lag = await app.inject({ method: 'GET', url: '/api/warehouse/relay' });
+    expect(lag.statusCode).toBe(200);
+    expect(lag.json().rejected).toBeGreaterThanOrEqual(before + 3);
+    expect(lag.json().unpublished).toBeGreaterThanOrEqual(0);
+  });
+
+  test('replay rebuilds a day from the outbox', async () => {
+    await app.warehouse.command({
+      query: `alter table onecard.swipes delete where school_id = {s:String}`,
+      query_params: { s: school.schoolId },
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    expect(await swipeCount(true)).toBe(0);
+    const created = businessDate(new Date()); // the outbox rows were written today (UTC+8)
+    const r = await replayDay(app.db, app.warehouse, created);
+    expect(r.replayed).toBeGreaterThanOrEqual(12);
+    expect(await swipeCount(true)).toBe(12);
+    await expect(replayDay(app.db, app.warehouse, '2026-13-45')).rejects.toThrow(/YYYY-MM-DD/);
+  });
+});
+
+describe('marts and reports', () => {
+  test('dbt build succeeds, and the report API serves attendance and takings as JSON, CSV and XLSX', async () => {
+    await relayAll(app.db, app.warehouse);
+    const build = await buildMarts({
+      clickhouseUrl: stackConfig().CLICKHOUSE_URL,
+      targetPath: `${stackConfig().varDir}/dbt-datacenter`,
+    });
+    expect({
+      failedModels: build.failedModels,
+      failedTests: build.failedTests,
+      errors: build.errors,
+    }).toEqual({
+      failedModels: [],
+      failedTests: [],
+      errors: [],
+    });
+    expect(build.models).toBeGreaterThanOrEqual(30);
+
+    const q = `schoolId=${school.schoolId}&date=${day}`;
+    const classes = await app.inject({ method: 'GET', url: `/api/reports/attendance-class?${q}` });
+    expect(classes.statusCode, classes.body).toBe(200);
+    expect(classes.json().rows).toEqual([
+      expect.objectContaining({
+        grade: 7,
+        class_name: '7-1',
+        students: '3',
+        present: '3',
+        late: '2',
+        early_leave: '1',
+        absent: '0',
+      }),
+    ]);
+    const daily = await app.inject({
+      method: 'GET',
+      url: `/api/reports/merchant-daily?merchantId=${school.canteenId}&from=${day}&to=${day}`,
+    });
+    expect(daily.json().rows).toEqual([
+      expect.objectContaining({
+        purchases: '2',
+        purchase_fen: '1300',
+        net_takings_fen: '1300',
+        customers: '2',
+      }),
+    ]);
+    const csv = await app.inject({ method: 'GET', url: `/api/reports/dorm-returns?${q}&format=csv` });
+    expect(csv.headers['content-type']).toContain('text/csv');
+    const lines = csv.body.replace('\uFEFF', '').trim().split('\r\n');
+    expect(lines[0]).toContain('returned_late');
+    expect(lines).toHaveLength(3);
+    const xlsx = await app.inject({
+      method: 'GET',
+      url: `/api/reports/bus-ridership?schoolId=${school.schoolId}&from=${day}&to=${day}&format=xlsx`,
+    });
+    expect(xlsx.statusCode).toBe(200);
+    expect(xlsx.rawPayload.subarray(0, 2).toString()).toBe('PK');
+
+    const bad = await app.inject({
+      method: 'GET',
+      url: `/api/reports/attendance-class?schoolId=${school.schoolId}&date=someday`,
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/date/);
+    const injection = await app.inject({
+      method: 'GET',
+      url: `/api/reports/merchant-annual?merchantId=${encodeURIComponent("X' or 1=1 --")}`,
+    });
+    expect(injection.statusCode).toBe(400);
+  }, 180_000);
+});
