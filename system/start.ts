@@ -8,6 +8,7 @@ import { varDir } from '../core/paths.ts';
 import { ensureAdminBuilt } from '../admin/build.ts';
 import { ensureDbtVenv } from '../warehouse/dbt/venv.ts';
 import { terminalSink } from './console-sink.ts';
+import { assertFreeDisk } from './disk.ts';
 import { LauncherLock } from './lock.ts';
 import { startStack, type RunningStack, type StackPorts } from './stack.ts';
 
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
 
   try {
     say(`data folder: ${dir}`);
+    assertFreeDisk(dir);
     say('checking tools: the console build and the dbt virtualenv (installed once, then reused)');
     await Promise.all([ensureAdminBuilt({ onProgress: say }), ensureDbtVenv({ onProgress: say })]);
     say('starting PostgreSQL, the warehouse and Temporal');

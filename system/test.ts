@@ -20,16 +20,27 @@ async function main(): Promise<number> {
   await Promise.all([ensureChromium(say), ensureDbtVenv({ onProgress: say })]);
   await ensureTemporalCli(say);
   await ensureAdminBuilt({ onProgress: say });
-  say(`tools ready in ${((performance.now() - started) / 1000).toFixed(1)} s; running the test suites`);
-  const vitest = spawn(
-    process.execPath,
-    ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)],
-    {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    },
-  );
-  return new Promise((resolve) => vitest.on('exit', (code) => resolve(code ?? 1)));
+  say(`tools ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  say('type-checking and linting (tsc, ESLint, Prettier)');
+  for (const [tool, args] of checks) {
+    if ((await run(tool, args)) !== 0) {
+      say(`${tool} found problems (above); fix them, then run npm test again`);
+      return 1;
+    }
+  }
+  say('running the test suites');
+  return run('node_modules/vitest/vitest.mjs', ['run', ...process.argv.slice(2)]);
+}
+
+const checks: Array<[string, string[]]> = [
+  ['node_modules/typescript/bin/tsc', ['--noEmit', '-p', 'tsconfig.json']],
+  ['node_modules/eslint/bin/eslint.js', ['.']],
+  ['node_modules/prettier/bin/prettier.cjs', ['--check', '--log-level', 'warn', '.']],
+];
+
+function run(script: string, args: string[]): Promise<number> {
+  const child = spawn(process.execPath, [script, ...args], { cwd: repoRoot, stdio: 'inherit' });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
 main().then(
