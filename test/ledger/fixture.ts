@@ -59,10 +59,51 @@ export async function createSchool(pool: Pool): Promise<School> {
     `insert into menu_items (merchant_id, item_code, name, price_fen) values ($1, 'RICE', '米饭', 100), ($1, 'PORK', '红烧肉', 1200)`,
     [s.canteenId],
   );
-  await pool.query(`insert into category_terminal_bars (category_id, terminal_id) values (3, $1)`, [
-    s.barredPos,
-  ]);
   return s;
+}
+
+export interface CategorySpec {
+  perTxLimitFen?: number | null;
+  dailyLimitFen?: number | null;
+  dailyMaxFen?: number | null;
+  walletOrder?: Array<'main' | 'subsidy'>;
+  /** Terminals the category may not be used at. */
+  barredAt?: string[];
+}
+
+/**
+ * A card category (卡类别) of the suite's own, so a suite can set limits without changing what another
+ * suite running at the same time sees. Ids 1–3 are the predefined ones; a suite takes a free one of
+ * 4–120 (trying again when another suite took the same one at the same moment).
+ */
+export async function createCategory(pool: Pool, spec: CategorySpec = {}): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { rows } = await pool.query<{ category_id: number }>(
+        `insert into card_categories (category_id, name, per_tx_limit_fen, daily_limit_fen, daily_max_fen, wallet_order)
+         select g, '测试卡类 ' || g, $1, $2, $3, $4 from generate_series(4, 120) g
+          where not exists (select 1 from card_categories k where k.category_id = g)
+          order by random() limit 1
+         returning category_id`,
+        [
+          spec.perTxLimitFen ?? null,
+          spec.dailyLimitFen ?? null,
+          spec.dailyMaxFen ?? null,
+          spec.walletOrder ?? ['subsidy', 'main'],
+        ],
+      );
+      const categoryId = rows[0]?.category_id;
+      if (categoryId === undefined) throw new Error('all 120 card categories are taken');
+      for (const terminalId of spec.barredAt ?? [])
+        await pool.query(`insert into category_terminal_bars (category_id, terminal_id) values ($1, $2)`, [
+          categoryId,
+          terminalId,
+        ]);
+      return categoryId;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505' || attempt >= 5) throw error;
+    }
+  }
 }
 
 export interface CardSpec {
@@ -164,4 +205,34 @@ export async function ledgerRowCounts(pool: Pool, school: School): Promise<Recor
     [school.schoolId],
   );
   return rows[0]!;
+}
+
+/**
+ * The ledger check, scoped to one school's accounting unit (every account of its wallets, merchants and
+ * unit lives there), so a suite checks its own books while other suites write: stored balances against
+ * the postings, transactions touching them that do not sum to zero, wallets below their floor.
+ */
+export async function scopedLedgerCheck(
+  pool: Pool,
+  school: School,
+): Promise<{ differences: unknown[]; unbalanced: unknown[]; belowFloor: unknown[] }> {
+  const { rows: differences } = await pool.query(
+    `select a.account_id, a.balance_fen, (a.normal_sign * coalesce(sum(p.amount_fen), 0))::bigint as recomputed_fen
+       from accounts a left join ledger_postings p on p.account_id = a.account_id
+      where a.unit_id = $1 group by a.account_id
+     having a.balance_fen <> (a.normal_sign * coalesce(sum(p.amount_fen), 0))::bigint`,
+    [school.schoolId],
+  );
+  const { rows: unbalanced } = await pool.query(
+    `select p.transaction_id, sum(p.amount_fen)::bigint as sum_fen from ledger_postings p
+      where p.transaction_id in (select q.transaction_id from ledger_postings q join accounts a using (account_id) where a.unit_id = $1)
+      group by p.transaction_id having sum(p.amount_fen) <> 0 or count(*) < 2`,
+    [school.schoolId],
+  );
+  const { rows: belowFloor } = await pool.query(
+    `select account_id, wallet_kind, balance_fen from accounts
+      where unit_id = $1 and (balance_fen < floor_fen or (wallet_kind is not null and balance_fen < 0))`,
+    [school.schoolId],
+  );
+  return { differences, unbalanced, belowFloor };
 }

@@ -4,7 +4,15 @@ import pino from 'pino';
 import { buildApp } from '../../api/app.ts';
 import { checkLedger } from '../../core/ledger/check.ts';
 import { stackConfig } from '../support/env.ts';
-import { createCards, createSchool, fund, ledgerRowCounts, walletBalances, type School } from './fixture.ts';
+import {
+  createCards,
+  createCategory,
+  createSchool,
+  fund,
+  ledgerRowCounts,
+  walletBalances,
+  type School,
+} from './fixture.ts';
 
 let app: FastifyInstance;
 let school: School;
@@ -15,17 +23,28 @@ beforeAll(async () => {
   app = await buildApp(stackConfig(), pino({ level: 'warn' }));
   await app.ready();
   school = await createSchool(app.db);
+  // Categories of this suite's own: the student one with a hard daily cap, a temporary one barred at a POS.
+  const student = await createCategory(app.db, {
+    perTxLimitFen: 5000,
+    dailyLimitFen: 10_000,
+    dailyMaxFen: 30_000,
+  });
+  const temporary = await createCategory(app.db, {
+    perTxLimitFen: 3000,
+    dailyLimitFen: 5000,
+    barredAt: [school.barredPos],
+  });
   const make = async (name: string, spec: Parameters<typeof createCards>[3] = {}) => {
-    cards[name] = (await createCards(app.db, school, 1, spec))[0]!;
+    cards[name] = (await createCards(app.db, school, 1, { categoryId: student, ...spec }))[0]!;
   };
   await make('rich');
   await make('poor');
-  await make('split', { categoryId: 1 });
+  await make('split');
   await make('frozen', { status: 'frozen' });
   await make('blacklisted', { status: 'blacklisted' });
   await make('cancelled', { status: 'cancelled' });
   await make('expired', { expiresOn: '2020-01-01' });
-  await make('temporary', { categoryId: 3 });
+  await make('temporary', { categoryId: temporary });
   await make('pin', { pin: '123456' });
   await fund(
     app.db,
@@ -44,8 +63,6 @@ beforeAll(async () => {
   await fund(app.db, school, [cards.poor!], 300n);
   await fund(app.db, school, [cards.split!], 400n, 'main');
   await fund(app.db, school, [cards.split!], 250n, 'subsidy');
-  // A hard daily cap on the student category (other ledger suites stay far below 300 yuan a day per card).
-  await app.db.query(`update card_categories set daily_max_fen = 30000 where category_id = 1`);
 });
 afterAll(async () => {
   await app?.close();

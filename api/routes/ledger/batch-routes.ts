@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { businessDate } from '../../../core/ledger/calendar.ts';
 import { runCommand } from '../../../core/ledger/command.ts';
 import { limits } from '../../../core/ledger/money.ts';
 import type { OfflineRecord } from '../../../core/ledger/offline/check-record.ts';
-import { developmentTacKey, hmacTacVerifier } from '../../../core/ledger/offline/tac.ts';
 import { uploadOfflineRecords } from '../../../core/ledger/offline/upload.ts';
 import {
   subsidyClearingCommand,
@@ -23,7 +23,6 @@ import {
 
 const responses = { 200: okAnswer, ...refusalResponses };
 const tags = ['ledger'];
-const verifyTac = hmacTacVerifier(developmentTacKey);
 
 type RecordJson = Omit<OfflineRecord, 'balanceFenBefore' | 'amountFen' | 'balanceFenAfter'> & {
   balanceFenBefore: number;
@@ -89,12 +88,17 @@ export async function batchRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const b = request.body;
+      const at = new Date();
+      if (b.expiresOn < businessDate(at))
+        return reply.status(400).send({
+          error: {
+            code: 'invalid_request',
+            message: `body/expiresOn ${b.expiresOn} is in the past: a subsidy must be spendable for at least a day`,
+          },
+        });
       return sendAnswer(
         reply,
-        await runCommand(
-          app.db,
-          subsidyIssueCommand({ ...b, amountFen: BigInt(b.amountFen), at: new Date() }),
-        ),
+        await runCommand(app.db, subsidyIssueCommand({ ...b, amountFen: BigInt(b.amountFen), at })),
       );
     },
   );
@@ -194,11 +198,7 @@ export async function batchRoutes(app: FastifyInstance): Promise<void> {
       }));
       return sendAnswer(
         reply,
-        await uploadOfflineRecords(
-          app.db,
-          { uploadId: b.uploadId, terminalId: b.terminalId, records },
-          verifyTac,
-        ),
+        await uploadOfflineRecords(app.db, { uploadId: b.uploadId, terminalId: b.terminalId, records }),
       );
     },
   );

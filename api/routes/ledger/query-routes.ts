@@ -37,11 +37,9 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
         [request.params.cardNo],
       );
       if (rows.length === 0)
-        return reply
-          .status(404)
-          .send({
-            error: { code: 'card_not_found', message: `no such card: cardNo ${request.params.cardNo}` },
-          });
+        return reply.status(404).send({
+          error: { code: 'card_not_found', message: `no such card: cardNo ${request.params.cardNo}` },
+        });
       return {
         cardNo: request.params.cardNo,
         wallets: rows.map((r) => ({ wallet: r.wallet_kind, balanceFen: Number(r.balance_fen) })),
@@ -145,11 +143,9 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const b = request.body;
       if (!b.subjectCode.startsWith(b.parentCode)) {
-        return reply
-          .status(400)
-          .send({
-            error: { code: 'invalid_request', message: 'body/subjectCode must start with body/parentCode' },
-          });
+        return reply.status(400).send({
+          error: { code: 'invalid_request', message: 'body/subjectCode must start with body/parentCode' },
+        });
       }
       const { rows: existing } = await app.db.query<{
         parent_code: string;
@@ -166,14 +162,12 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
           existing[0].name_en === b.nameEn;
         return same
           ? { subjectCode: b.subjectCode, replayed: true }
-          : reply
-              .status(409)
-              .send({
-                error: {
-                  code: 'subject_already_exists',
-                  message: `subjectCode ${b.subjectCode} exists with other names`,
-                },
-              });
+          : reply.status(409).send({
+              error: {
+                code: 'subject_already_exists',
+                message: `subjectCode ${b.subjectCode} exists with other names`,
+              },
+            });
       }
       const { rowCount } = await app.db.query(
         `insert into account_subjects (subject_code, parent_code, name_zh, name_en, category, normal_side)
@@ -182,14 +176,12 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
         [b.subjectCode, b.parentCode, b.nameZh, b.nameEn],
       );
       if (rowCount === 0)
-        return reply
-          .status(404)
-          .send({
-            error: {
-              code: 'subject_not_found',
-              message: `no such account subject: parentCode ${b.parentCode}`,
-            },
-          });
+        return reply.status(404).send({
+          error: {
+            code: 'subject_not_found',
+            message: `no such account subject: parentCode ${b.parentCode}`,
+          },
+        });
       return { subjectCode: b.subjectCode, replayed: false };
     },
   );

@@ -22,7 +22,7 @@ export const requestId = {
 export const operatorId = { type: 'string', minLength: 1, maxLength: 64 } as const;
 export const transactionId = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 export const wallet = { type: 'string', enum: ['main', 'subsidy'] } as const;
-export const isoDate = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+export const isoDate = { type: 'string', format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
 
 export const deduction = {
   oneOf: [

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+/** The fields of an offline record its TAC (交易认证码) covers. */
 export interface TacFields {
   cardNo: string;
   cardCounter: number;
@@ -10,11 +11,24 @@ export interface TacFields {
   at: string;
 }
 
-/** Checks a record's TAC (交易认证码). */
+/** Checks a record's TAC. */
 export type TacVerifier = (fields: TacFields, tac: string) => boolean;
 
-function tacInput(fields: TacFields): string {
-  return [
+/**
+ * THE place the real TAC check goes (issue 4, core/keys): replace the body of this one function with
+ * the PSAM's SM4/3DES MAC under the key diversified per card, and nothing else in the ledger changes.
+ * Until then it is a stand-in: HMAC-SHA256 under one development key, truncated to 8 hex digits like a
+ * real TAC, so the forgery path (a record whose TAC does not verify) is exercised end to end.
+ */
+export function verifyRecordTac(fields: TacFields, tac: string): boolean {
+  const expected = Buffer.from(placeholderTac(fields), 'hex');
+  const actual = Buffer.from(tac, 'hex');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** The stand-in's TAC for a record (tests and simulators sign their records with it); goes with it. */
+export function placeholderTac(fields: TacFields): string {
+  const input = [
     fields.cardNo,
     fields.cardCounter,
     fields.amountFen,
@@ -23,27 +37,10 @@ function tacInput(fields: TacFields): string {
     fields.terminalSeq,
     fields.at,
   ].join('|');
+  return createHmac('sha256', placeholderKey).update(input).digest('hex').slice(0, 8).toUpperCase();
 }
 
-/**
- * A stand-in until the key centre (a later issue) supplies the real check: a PSAM's SM4/3DES MAC under a
- * key diversified per card. This one is an HMAC-SHA256 under one key, truncated to 8 hex digits like a
- * real TAC, so the forgery path (a record whose TAC does not verify) is exercised end to end.
- */
-export function hmacTacVerifier(key: Buffer): TacVerifier {
-  return (fields, tac) => {
-    const expected = Buffer.from(computeHmacTac(key, fields), 'hex');
-    const actual = Buffer.from(tac, 'hex');
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
-  };
-}
-
-export function computeHmacTac(key: Buffer, fields: TacFields): string {
-  return createHmac('sha256', key).update(tacInput(fields)).digest('hex').slice(0, 8).toUpperCase();
-}
-
-/** The development key of the stand-in verifier; production sets LEDGER_TAC_KEY_HEX until the key centre. */
-export const developmentTacKey = Buffer.from(
+const placeholderKey = Buffer.from(
   process.env.LEDGER_TAC_KEY_HEX ?? '6f6e65636172642d6465762d7461632d6b6579',
   'hex',
 );

@@ -21,7 +21,7 @@ import {
   type PurseFinding,
   type PurseMirror,
 } from './check-record.ts';
-import type { TacVerifier } from './tac.ts';
+import { verifyRecordTac, type TacVerifier } from './tac.ts';
 
 export interface OfflineUpload {
   uploadId: string;
@@ -60,7 +60,7 @@ async function loadMirrors(client: Client, cardNos: string[]) {
 export async function uploadOfflineRecords(
   pool: Pool,
   upload: OfflineUpload,
-  verifyTac: TacVerifier,
+  verifyTac: TacVerifier = verifyRecordTac,
 ): Promise<LedgerAnswer> {
   const uploadKey = `offline-upload:${upload.terminalId}:${upload.uploadId}`;
   const uploadPrint = fingerprint({ terminalId: upload.terminalId, records: upload.records });
@@ -81,39 +81,48 @@ export async function uploadOfflineRecords(
       return { response, replayed: false };
     };
 
+    // A refusal of the whole upload writes nothing: it can be sent again once the terminal is registered.
     const terminal = (await loadTerminals(client, [upload.terminalId])).get(upload.terminalId);
     if (!terminal)
-      return finish({
-        outcome: 'terminal_not_found',
-        message: `${refusalMessages.terminal_not_found}: ${upload.terminalId}`,
-      });
+      return {
+        response: {
+          outcome: 'terminal_not_found',
+          message: `${refusalMessages.terminal_not_found}: terminalId ${upload.terminalId}`,
+        },
+        replayed: false,
+      };
     if (terminal.payableAccountId === null)
-      return finish({
-        outcome: 'terminal_takes_no_payments',
-        message: refusalMessages.terminal_takes_no_payments,
-      });
+      return {
+        response: {
+          outcome: 'terminal_takes_no_payments',
+          message: `${refusalMessages.terminal_takes_no_payments}: terminalId ${upload.terminalId}`,
+        },
+        replayed: false,
+      };
     const { rows: schoolRows } = await client.query<{ school_id: string }>(
       `select school_id from terminals where terminal_id = $1`,
       [upload.terminalId],
     );
     const suspense = (await findUnitAccount(client, schoolRows[0]!.school_id, subjects.suspense))!;
 
+    /** Answers of records booked or refused now, by sequence; repeats of stored records, by position. */
     const answers = new Map<number, RecordAnswer>();
+    const storedAnswers = new Map<number, RecordAnswer>();
     const storedRecords = await findStoredRequests(
       client,
       upload.records.map((r) => recordKey(upload.terminalId, r.terminalSeq)),
     );
     const fresh: OfflineRecord[] = [];
-    const seenSeq = new Set<number>();
-    for (const record of upload.records) {
+    const seenSeq = new Map<number, OfflineRecord>();
+    upload.records.forEach((record, index) => {
       const stored = storedRecords.get(recordKey(upload.terminalId, record.terminalSeq));
       if (stored) {
         const same = compareWithStored(stored, {
           fingerprint: fingerprint(recordContent(record)),
           amountFen: record.amountFen,
         });
-        answers.set(
-          record.terminalSeq,
+        storedAnswers.set(
+          index,
           same.repeat
             ? { ...(stored.response as RecordAnswer), replayed: true }
             : {
@@ -123,10 +132,32 @@ export async function uploadOfflineRecords(
               },
         );
       } else if (!seenSeq.has(record.terminalSeq)) {
-        seenSeq.add(record.terminalSeq);
+        seenSeq.set(record.terminalSeq, record);
         fresh.push(record);
       }
-    }
+    });
+    // A sequence number twice in one upload: the same record again is a repeat of the first; another
+    // record under the same number is refused, like a key reused with other content.
+    const answerOfRecord = (record: OfflineRecord, index: number): RecordAnswer => {
+      const storedAnswer = storedAnswers.get(index);
+      if (storedAnswer) return storedAnswer;
+      const first = seenSeq.get(record.terminalSeq)!;
+      const answer = answers.get(record.terminalSeq)!;
+      if (first === record) return answer;
+      const same = compareWithStored(
+        {
+          requestKey: '',
+          fingerprint: fingerprint(recordContent(first)),
+          amountFen: first.amountFen,
+          outcome: answer.outcome,
+          response: answer,
+        },
+        { fingerprint: fingerprint(recordContent(record)), amountFen: record.amountFen },
+      );
+      return same.repeat
+        ? { ...answer, replayed: true }
+        : { terminalSeq: record.terminalSeq, outcome: same.refusal, message: refusalMessages[same.refusal] };
+    };
 
     const cardNos = [...new Set(fresh.map((r) => r.cardNo))];
     const cards = await lockCards(client, cardNos, [upload.terminalId]);
@@ -241,24 +272,26 @@ export async function uploadOfflineRecords(
         if (!mirror || record.cardCounter > mirror.counter)
           mirrors.set(record.cardNo, { counter: record.cardCounter, balanceFen: record.balanceFenAfter });
       }
-      requests.push({
-        requestKey: key,
-        kind: 'offline_purchase',
-        fingerprint: fingerprint(recordContent(record)),
-        amountFen: record.amountFen,
-        outcome: answer.outcome,
-        response: answer,
-      });
+      answers.set(record.terminalSeq, answer);
+      // An unknown card may be registered later: that refusal is not stored, so the record can come again.
+      if (answer.outcome !== 'card_not_found')
+        requests.push({
+          requestKey: key,
+          kind: 'offline_purchase',
+          fingerprint: fingerprint(recordContent(record)),
+          amountFen: record.amountFen,
+          outcome: answer.outcome,
+          response: answer,
+        });
     }
 
     const stored = await writeLedger(client, { transactions, balances: book.changed(), requests });
-    for (const record of fresh)
-      answers.set(
-        record.terminalSeq,
-        stored.get(recordKey(upload.terminalId, record.terminalSeq)) as RecordAnswer,
-      );
+    for (const request of requests) {
+      const answer = stored.get(request.requestKey) as RecordAnswer;
+      answers.set(answer.terminalSeq, answer);
+    }
     await storePurseState(client, mirrors, counters, reports);
-    const records = upload.records.map((r) => answers.get(r.terminalSeq)!);
+    const records = upload.records.map(answerOfRecord);
     return finish({
       outcome: 'ok',
       uploadId: upload.uploadId,

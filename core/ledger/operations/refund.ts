@@ -2,7 +2,7 @@ import { credit, debit, type PostingLine } from '../book.ts';
 import { businessDate } from '../calendar.ts';
 import { refusal, type LedgerCommand } from '../command.ts';
 import { fenToJson, minFen, type Fen } from '../money.ts';
-import { findTransaction } from '../store/lookups.ts';
+import { findTransaction, giveBackDailySpend, lockCard } from '../store/lookups.ts';
 import type { Client } from '../store/unit-of-work.ts';
 
 export interface Refund {
@@ -19,6 +19,7 @@ async function refundedByAccount(client: Client, transactionId: bigint): Promise
     `select p.account_id, (-sum(p.amount_fen))::bigint as refunded_fen
        from ledger_transactions r join ledger_postings p on p.transaction_id = r.transaction_id
       where r.original_transaction_id = $1 and r.kind = 'refund' and p.amount_fen < 0
+        and not exists (select 1 from ledger_transactions x where x.original_transaction_id = r.transaction_id and x.kind = 'reversal')
       group by p.account_id`,
     [transactionId.toString()],
   );
@@ -37,7 +38,7 @@ export function refundCommand(input: Refund): LedgerCommand {
     content: { transactionId, amountFen, reason, operatorId },
     amountFen,
     async prepare(client) {
-      const original = await findTransaction(client, transactionId);
+      const original = await findTransaction(client, transactionId, true);
       if (!original) return refusal('transaction_not_found', `transactionId ${transactionId}`);
       if (original.kind !== 'purchase' && original.kind !== 'offline_purchase')
         return refusal('transaction_is_not_refundable', original.kind);
@@ -60,6 +61,8 @@ export function refundCommand(input: Refund): LedgerCommand {
         remaining -= back;
       }
       if (remaining !== 0n) return refusal('refund_exceeds_purchase');
+      const givesBackSpend = original.kind === 'purchase' && original.cardNo !== null;
+      if (givesBackSpend) await lockCard(client, original.cardNo!);
       return {
         accountIds: lines.map((line) => line.accountId),
         decide: (book) =>
@@ -92,6 +95,9 @@ export function refundCommand(input: Refund): LedgerCommand {
                   amountFen: fenToJson(amountFen),
                   refundedFenTotal: fenToJson(original.refundedFen + amountFen),
                 }),
+                after: givesBackSpend
+                  ? (c) => giveBackDailySpend(c, original.cardNo!, original.businessDate, amountFen)
+                  : undefined,
               }
             : refusal('insufficient_balance', 'the merchant payable is smaller than the refund'),
       };

@@ -2,7 +2,7 @@ import type { PostingLine } from '../book.ts';
 import { businessDate } from '../calendar.ts';
 import { refusal, type LedgerCommand } from '../command.ts';
 import { fenToJson } from '../money.ts';
-import { findTransaction } from '../store/lookups.ts';
+import { findTransaction, giveBackDailySpend, lockCard } from '../store/lookups.ts';
 
 export interface Reversal {
   requestKey: string;
@@ -25,12 +25,15 @@ export function reversalCommand(input: Reversal): LedgerCommand {
     content: { transactionId, reason, operatorId },
     amountFen: null,
     async prepare(client) {
-      const original = await findTransaction(client, transactionId);
+      const original = await findTransaction(client, transactionId, true);
       if (!original) return refusal('transaction_not_found', `transactionId ${transactionId}`);
       if (original.kind === 'reversal') return refusal('transaction_is_a_reversal');
       if (original.reversedBy !== null)
         return refusal('transaction_already_reversed', `by ${original.reversedBy}`);
       if (original.refundedFen > 0n) return refusal('transaction_has_refunds');
+      // Undoing an online purchase gives its amount back to the day's spending (the limits count spending).
+      const givesBackSpend = original.kind === 'purchase' && original.cardNo !== null;
+      if (givesBackSpend) await lockCard(client, original.cardNo!);
       const lines: PostingLine[] = original.postings.map((p) => ({
         accountId: p.accountId,
         amountFen: -p.amountFen,
@@ -66,6 +69,9 @@ export function reversalCommand(input: Reversal): LedgerCommand {
                   originalTransactionId: Number(transactionId),
                   amountFen: fenToJson(original.amountFen),
                 }),
+                after: givesBackSpend
+                  ? (c) => giveBackDailySpend(c, original.cardNo!, original.businessDate, original.amountFen)
+                  : undefined,
               }
             : refusal('insufficient_balance', 'the money has already been spent'),
       };
