@@ -12,11 +12,9 @@ export async function consolePlugin(app: FastifyInstance): Promise<void> {
   await app.register(async (scope) => {
     if (!fs.existsSync(path.join(consoleDistDir, 'index.html'))) {
       scope.get('/admin/*', { schema: { hide: true } }, async (_request, reply) =>
-        reply
-          .status(503)
-          .send({
-            error: { code: 'console_not_built', message: 'the console is not built: npm start builds it' },
-          }),
+        reply.status(503).send({
+          error: { code: 'console_not_built', message: 'the console is not built: npm start builds it' },
+        }),
       );
       return;
     }

@@ -37,11 +37,9 @@ export const errorsPlugin = fp(
         .send({ error: { code: 'internal_error', message: 'internal error; see the API log' } });
     });
     app.setNotFoundHandler((request, reply) =>
-      reply
-        .status(404)
-        .send({
-          error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` },
-        }),
+      reply.status(404).send({
+        error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+      }),
     );
   },
   { name: 'errors' },

@@ -91,15 +91,13 @@ export async function selfCheckRoutes(app: FastifyInstance): Promise<void> {
         `select check_id as id, started_at as "startedAt", recorded_at as "recordedAt"
            from system_self_checks order by recorded_at desc limit 20`,
       );
-      return reply
-        .header('X-Total-Count', rows.length)
-        .send(
-          rows.map((row) => ({
-            ...row,
-            startedAt: row.startedAt.toISOString(),
-            recordedAt: row.recordedAt.toISOString(),
-          })),
-        );
+      return reply.header('X-Total-Count', rows.length).send(
+        rows.map((row) => ({
+          ...row,
+          startedAt: row.startedAt.toISOString(),
+          recordedAt: row.recordedAt.toISOString(),
+        })),
+      );
     },
   );
 }
