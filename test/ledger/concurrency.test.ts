@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../api/app.ts';
@@ -74,4 +74,43 @@ test('1,000 concurrent purchases on different wallets all succeed, and the books
   const check = await checkLedger(app.db);
   expect(check.differences).toEqual([]);
   expect(check.unbalancedTransactions).toEqual([]);
+});
+
+describe('refunds and reversals racing on one purchase', () => {
+  const write = (url: string, payload: object) => app.inject({ method: 'POST', url, payload });
+  const codeOf = (r: { statusCode: number; json: () => { outcome?: string; error?: { code: string } } }) =>
+    r.statusCode === 200 ? r.json().outcome : r.json().error?.code;
+  let n = 0;
+  const base = () => ({ requestId: `race-${school.schoolId}-${++n}`, reason: '并发', operatorId: 'race' });
+
+  test('20 simultaneous partial refunds never give back more than the purchase', async () => {
+    const [card] = await createCards(app.db, school, 1);
+    await fund(app.db, school, [card!], 5_000n);
+    const bought = await post(card!, 50_000 + n, 1_000);
+    const transactionId = bought.json().transactionId;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        write('/api/ledger/refunds', { ...base(), transactionId, amountFen: 100 }),
+      ),
+    );
+    const codes = answers.map(codeOf);
+    expect(codes.filter((c) => c === 'ok')).toHaveLength(10);
+    expect(codes.filter((c) => c === 'refund_exceeds_purchase')).toHaveLength(10);
+    expect((await walletBalances(app.db, card!)).main).toBe(5_000n);
+  });
+
+  test('a full refund and a reversal at the same time: exactly one of them happens', async () => {
+    const [card] = await createCards(app.db, school, 1);
+    await fund(app.db, school, [card!], 5_000n);
+    for (let round = 0; round < 5; round++) {
+      const bought = await post(card!, 60_000 + round, 700);
+      const transactionId = bought.json().transactionId;
+      const answers = await Promise.all([
+        write('/api/ledger/refunds', { ...base(), transactionId, amountFen: 700 }),
+        write('/api/ledger/reversals', { ...base(), transactionId }),
+      ]);
+      expect(answers.map(codeOf).filter((c) => c === 'ok')).toHaveLength(1);
+      expect((await walletBalances(app.db, card!)).main).toBe(5_000n);
+    }
+  });
 });
