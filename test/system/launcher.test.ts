@@ -12,7 +12,7 @@ import {
 } from '../support/launcher.ts';
 
 // What `npm start` promises a newcomer, checked on a data folder of the test's own and free ports.
-const varDir = path.join(repoRoot, 'var', 'test', 'launcher');
+const varDir = path.join(repoRoot, 'var', 'test', `launcher-${process.pid}`);
 let ports: LauncherPorts;
 let running: RunningLauncher | undefined;
 
@@ -21,6 +21,7 @@ afterAll(async () => {
     running.process.kill('SIGINT');
     await running.exited;
   }
+  fs.rmSync(varDir, { recursive: true, force: true });
 });
 
 async function countRows(table: 'cardholders' | 'system_self_checks'): Promise<number> {
