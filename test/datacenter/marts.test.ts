@@ -9,6 +9,9 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { applyWarehouseSchema } from '../../warehouse/schema/apply.ts';
 import { buildMarts } from '../../warehouse/dbt/build-marts.ts';
 import { dbtProjectDir, runDbt } from '../../warehouse/dbt/dbt.ts';
+import { ensureDbtVenv } from '../../warehouse/dbt/venv.ts';
+import { execa } from 'execa';
+import { repoRoot } from '../../core/paths.ts';
 import { startWarehouse, type StartedWarehouse } from '../warehouse/start-warehouse.ts';
 
 let wh: StartedWarehouse;
@@ -268,11 +271,27 @@ describe('the marts on a warehouse of their own', () => {
       model,
       fs.readFileSync(model, 'utf8').replace('takings.net_takings_fen,', 'takings.no_such_column,'),
     );
-    const build = await buildMarts({
+    // As the nightly build runs: the model's unit test fails first, and the model is skipped.
+    const nightly = await buildMarts({
       clickhouseUrl: url,
       projectDir: project,
       targetPath: target('broken'),
       args: ['--select', 'mart_merchant_daily_takings+'],
+    });
+    expect(nightly.success).toBe(false);
+    expect(nightly.failedTests).toEqual([
+      expect.objectContaining({
+        test: expect.stringContaining('mart_merchant_daily_takings.takings_are_purchases'),
+        message: expect.stringMatching(/no_such_column/),
+      }),
+    ]);
+    expect(nightly.skipped).toContain('mart_merchant_daily_takings');
+    // Without unit tests the model itself fails, and is named with the database's reason.
+    const build = await buildMarts({
+      clickhouseUrl: url,
+      projectDir: project,
+      targetPath: target('broken-model'),
+      args: ['--select', 'mart_merchant_daily_takings+', '--exclude-resource-type', 'unit_test'],
     });
     expect(build.success).toBe(false);
     expect(build.failedModels).toEqual([
@@ -291,4 +310,29 @@ describe('the marts on a warehouse of their own', () => {
     const catalog = JSON.parse(fs.readFileSync(path.join(target('docs'), 'catalog.json'), 'utf8'));
     expect(Object.keys(catalog.nodes)).toContain('model.onecard_warehouse.mart_attendance_daily_class');
   }, 120_000);
+
+  test("the analysts' guide Python session runs as the read-only user", async () => {
+    const { dbtBin } = await ensureDbtVenv();
+    const run = await execa(
+      path.join(path.dirname(dbtBin), 'python'),
+      ['warehouse/analysts/example_session.py'],
+      {
+        cwd: repoRoot,
+        env: {
+          CLICKHOUSE_HOST: new URL(wh.url).hostname,
+          CLICKHOUSE_PORT: new URL(wh.url).port,
+          CLICKHOUSE_PASSWORD: wh.analystPassword,
+        },
+      },
+    );
+    expect(run.stdout).toContain('M1 2026-03-02 2 8.00');
+    const write = await fetch(
+      `${new URL(wh.url).origin}/?user=analyst&password=${encodeURIComponent(wh.analystPassword)}`,
+      {
+        method: 'POST',
+        body: 'drop table onecard_analytics.mart_merchant_daily_takings',
+      },
+    );
+    expect(write.status).not.toBe(200);
+  }, 60_000);
 });

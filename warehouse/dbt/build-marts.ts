@@ -12,6 +12,7 @@ export interface MartsBuild {
   models: number;
   tests: number;
   failedModels: Array<{ model: string; message: string }>;
+  /** Data tests and unit tests (a unit test fails first when a model's SQL is broken, and the model is skipped). */
   failedTests: Array<{ test: string; failures: number | null; message: string }>;
   skipped: string[];
   errors: string[];
@@ -31,7 +32,7 @@ export function summarize(dbt: DbtResult): MartsBuild {
     failedModels: nodes('model')
       .filter((r) => failed(r.status))
       .map((r) => ({ model: shortName(r.uniqueId), message: (r.message ?? 'failed').trim() })),
-    failedTests: nodes('test')
+    failedTests: [...nodes('unit_test'), ...nodes('test')]
       .filter((r) => failed(r.status))
       .map((r) => ({
         test: shortName(r.uniqueId),
