@@ -14,6 +14,7 @@ import { consolePlugin } from './plugins/console.ts';
 import { healthRoutes } from './routes/health.ts';
 import { selfCheckRoutes } from './routes/self-checks.ts';
 import { ledgerRoutes } from './routes/ledger/index.ts';
+import { cardOfficeRoutes } from './routes/cards/index.ts';
 import { swipeRoutes } from './routes/swipes/index.ts';
 import { relayRoutes } from './routes/warehouse/relay.ts';
 import { reportRoutes } from './routes/reports/index.ts';
@@ -46,6 +47,7 @@ export async function buildApp(config: ApiConfig, logger?: Logger): Promise<Fast
   await app.register(healthRoutes);
   await app.register(selfCheckRoutes);
   await app.register(ledgerRoutes);
+  await app.register(cardOfficeRoutes);
   await app.register(swipeRoutes);
   await app.register(relayRoutes);
   await app.register(reportRoutes);
