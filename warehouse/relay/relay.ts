@@ -32,6 +32,8 @@ export interface RelayBatchResult {
   rejected: number;
   /** Rows written per warehouse table. */
   rows: Partial<Record<WarehouseTable, number>>;
+  /** Where the batch's time went: reading the outbox, routing and inserting, marking published and committing. */
+  timings?: { readMs: number; deliverMs: number; commitMs: number };
 }
 
 export interface RelayOptions {
@@ -81,7 +83,9 @@ async function readLedger(client: Client, events: OutboxEvent[]) {
   const postings = new Map<string, LedgerPostingRow[]>();
   for (const p of ps.rows) {
     const key = p.transaction_id.toString();
-    postings.set(key, [...(postings.get(key) ?? []), p]);
+    const list = postings.get(key);
+    if (list) list.push(p);
+    else postings.set(key, [p]);
   }
   return {
     transactions: new Map(tx.rows.map((t) => [t.transaction_id.toString(), t])),
@@ -114,7 +118,11 @@ async function insertRows(
   rows: Array<{ table: WarehouseTable; row: WarehouseRow }>,
 ): Promise<void> {
   const byTable = new Map<WarehouseTable, WarehouseRow[]>();
-  for (const { table, row } of rows) byTable.set(table, [...(byTable.get(table) ?? []), row]);
+  for (const { table, row } of rows) {
+    const list = byTable.get(table);
+    if (list) list.push(row);
+    else byTable.set(table, [row]);
+  }
   for (const [table, values] of byTable)
     await warehouse.insert({ table: `onecard.${table}`, values, format: 'JSONEachRow' });
 }
@@ -184,6 +192,7 @@ export async function relayOnce(
 ): Promise<RelayBatchResult> {
   const batchMax = Math.min(options.batchMax ?? relayLimits.batchMax, relayLimits.batchMax);
   const client = await db.connect();
+  const t0 = performance.now();
   try {
     await client.query('begin');
     const { rows } = await client.query<{
@@ -201,7 +210,9 @@ export async function relayOnce(
       return { relayed: 0, rejected: 0, rows: {} };
     }
     const events = toEvents(rows);
+    const t1 = performance.now();
     const { rejects, rows: written } = await deliver(client, warehouse, events);
+    const t2 = performance.now();
     await options.afterInsert?.();
     await client.query(`update outbox set published_at = now() where outbox_id = any($1::bigint[])`, [
       events.map((e) => e.outboxId.toString()),
@@ -217,7 +228,13 @@ export async function relayOnce(
       );
     }
     await client.query('commit');
-    return { relayed: events.length - rejects.size, rejected: rejects.size, rows: written };
+    const ms = (a: number, b: number) => Math.round(b - a);
+    return {
+      relayed: events.length - rejects.size,
+      rejected: rejects.size,
+      rows: written,
+      timings: { readMs: ms(t0, t1), deliverMs: ms(t1, t2), commitMs: ms(t2, performance.now()) },
+    };
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;

@@ -9,6 +9,12 @@ corrections as (
     where transaction_kind in ('reversal', 'refund')
 ),
 
+-- Only the transactions that were undone, so the join's build side stays small.
+originals as (
+    select * from transactions
+    where transaction_id in (select original_transaction_id from corrections)
+),
+
 final as (
     select
         corrections.transaction_id               as transaction_id,
@@ -26,7 +32,7 @@ final as (
         originals.business_date                  as original_business_date,
         dateDiff('day', originals.business_date, corrections.business_date) as days_after_original
     from corrections
-    left join transactions as originals on originals.transaction_id = corrections.original_transaction_id
+    left join originals on originals.transaction_id = corrections.original_transaction_id
 )
 
 select * from final
