@@ -1,5 +1,6 @@
 import type { PurchaseCommand } from './types.ts';
 import type { LedgerAnswer } from './execute.ts';
+import { addPhase } from './profile.ts';
 
 export class LedgerBusyError extends Error {
   override name = 'LedgerBusyError';
@@ -8,47 +9,69 @@ export class LedgerBusyError extends Error {
 }
 
 /**
- * Group commit for purchases: requests that arrive while a batch is being written wait and go together
+ * Group commit for purchases: requests that arrive while batches are being written wait and go together
  * in the next one, so under load one commit carries many purchases, and alone a purchase goes at once.
- * Each keeps its own outcome. Batches run one at a time, which also keeps the hot merchant rows free of
- * lock queues. The queue is bounded: beyond it the caller is told to come back (503).
+ * Each keeps its own outcome. Up to `inFlightMax` batches run at once, each in its own database
+ * transaction: while one waits for its commit (the WAL flush) or for the merchant's payable row, the
+ * next reads and locks its cards. Row locks keep them correct (cards, then accounts, in id order); two
+ * is enough to overlap the round trips, more only queues on the hot payable rows. The queue is bounded:
+ * beyond it the caller is told to come back (503).
  */
 export class PurchaseBatcher {
   private queue: Array<{
     command: PurchaseCommand;
+    queuedAt: number;
     resolve: (a: LedgerAnswer) => void;
     reject: (e: unknown) => void;
   }> = [];
-  private running = false;
+  private inFlight = 0;
+  private pumpScheduled = false;
 
   constructor(
     private readonly execute: (commands: PurchaseCommand[]) => Promise<LedgerAnswer[]>,
     private readonly batchMax: number,
     private readonly queueMax: number,
+    private readonly inFlightMax = 2,
   ) {}
 
   submit(command: PurchaseCommand): Promise<LedgerAnswer> {
     if (this.queue.length >= this.queueMax)
       return Promise.reject(new LedgerBusyError(`the purchase queue is full (${this.queueMax})`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      this.queue.push({ command, queuedAt: performance.now(), resolve, reject });
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+  /** Pumps on the next turn, so requests arriving in the same turn of the event loop go together. */
+  private schedule(): void {
+    if (this.pumpScheduled || this.inFlight >= this.inFlightMax) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.inFlightMax && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.batchMax);
-      try {
-        const answers = await this.execute(batch.map((item) => item.command));
-        batch.forEach((item, index) => item.resolve(answers[index]!));
-      } catch (error) {
-        for (const item of batch) item.reject(error);
-      }
+      const now = performance.now();
+      addPhase('queueWaitMean', batch.reduce((sum, item) => sum + now - item.queuedAt, 0) / batch.length);
+      this.inFlight++;
+      void this.run(batch);
     }
-    this.running = false;
+  }
+
+  private async run(batch: PurchaseBatcher['queue']): Promise<void> {
+    try {
+      const answers = await this.execute(batch.map((item) => item.command));
+      batch.forEach((item, index) => item.resolve(answers[index]!));
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
   }
 }

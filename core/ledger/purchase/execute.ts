@@ -8,6 +8,7 @@ import { loadMenuPrices, loadTerminals, lockCards } from '../store/purchase-stat
 import { findStoredRequests, lockAccounts, withLedgerTransaction } from '../store/unit-of-work.ts';
 import { writeLedger, type PlannedTransaction, type RequestRecord } from '../store/write.ts';
 import { addToDailySpend, decidePurchase } from './decide.ts';
+import { startBatchClock } from './profile.ts';
 import type { CardState, PurchaseCommand } from './types.ts';
 
 /** What the caller gets: the stored answer, and whether it is a repeat of an earlier request. */
@@ -34,7 +35,9 @@ export async function executePurchases(
   pool: Pool,
   commands: readonly PurchaseCommand[],
 ): Promise<LedgerAnswer[]> {
+  const clock = startBatchClock(commands.length);
   return withLedgerTransaction(pool, async (client) => {
+    clock.lap('connect+begin');
     const answers: Array<LedgerAnswer | undefined> = new Array(commands.length);
     const stored = await findStoredRequests(
       client,
@@ -58,8 +61,10 @@ export async function executePurchases(
       }
     });
 
+    clock.lap('findStored');
     const freshCommands = fresh.map((index) => commands[index]!);
     const terminals = await loadTerminals(client, [...new Set(freshCommands.map((c) => c.terminalId))]);
+    clock.lap('loadTerminals');
     const cards = await lockCards(
       client,
       freshCommands.map((c) => c.cardNo),
@@ -70,7 +75,9 @@ export async function executePurchases(
       for (const id of Object.values(card.walletAccountIds)) accountIds.add(id);
     for (const terminal of terminals.values())
       if (terminal.payableAccountId !== null) accountIds.add(terminal.payableAccountId);
+    clock.lap('lockCards');
     const book = new Book(await lockAccounts(client, accountIds));
+    clock.lap('lockAccounts');
     const menuMerchants = freshCommands
       .filter((c) => c.deduction.mode === 'menu')
       .map((c) => terminals.get(c.terminalId)?.merchantId);
@@ -81,6 +88,7 @@ export async function executePurchases(
       ),
     );
 
+    clock.lap('menu+pins');
     const transactions: PlannedTransaction[] = [];
     const requests: RequestRecord[] = [];
     const spentCards = new Set<CardState>();
@@ -153,6 +161,7 @@ export async function executePurchases(
       }
     });
 
+    clock.lap('decide');
     const storedNow = await writeLedger(client, {
       transactions,
       balances: book.changed(),
@@ -163,6 +172,7 @@ export async function executePurchases(
         spentFen: card.spentFen,
       })),
     });
+    clock.lap('write');
     fresh.forEach((index) => {
       const key = commands[index]!.requestKey;
       answers[index] = {
@@ -191,5 +201,5 @@ export async function executePurchases(
         : { response: { outcome: same.refusal, message: refusalMessages[same.refusal] }, replayed: false };
     });
     return answers.map((answer) => answer!);
-  });
+  }).finally(() => clock.lap('answer+commit'));
 }
