@@ -16,6 +16,15 @@ const schema = {
     CLICKHOUSE_URL: { type: 'string', pattern: '^https?://' },
     API_HOST: { type: 'string', default: '127.0.0.1' },
     API_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 8080 },
+    // SMS through Twilio when all three are set; otherwise the outbox in PostgreSQL (core/sms).
+    TWILIO_ACCOUNT_SID: { type: 'string', pattern: '^AC[0-9a-fA-F]{32}$' },
+    TWILIO_AUTH_TOKEN: { type: 'string', minLength: 16 },
+    TWILIO_FROM: { type: 'string', pattern: '^(\\+[1-9][0-9]{6,14}|MG[0-9a-fA-F]{32})$' },
+    // The API's address as Twilio and the bank reach it; their signatures cover it.
+    PUBLIC_BASE_URL: { type: 'string', pattern: '^https?://' },
+    BANK_GATEWAY_URL: { type: 'string', pattern: '^https?://' },
+    BANK_API_KEY: { type: 'string', minLength: 16 },
+    BANK_CALLBACK_SECRET: { type: 'string', minLength: 16 },
     LOG_LEVEL: {
       type: 'string',
       enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
@@ -31,6 +40,13 @@ export interface PlatformConfig {
   TEMPORAL_TASK_QUEUE?: string;
   TEMPORAL_UI_URL?: string;
   CLICKHOUSE_URL?: string;
+  TWILIO_ACCOUNT_SID?: string;
+  TWILIO_AUTH_TOKEN?: string;
+  TWILIO_FROM?: string;
+  PUBLIC_BASE_URL?: string;
+  BANK_GATEWAY_URL?: string;
+  BANK_API_KEY?: string;
+  BANK_CALLBACK_SECRET?: string;
   API_HOST: string;
   API_PORT: number;
   LOG_LEVEL: string;
