@@ -1,15 +1,23 @@
 import type { ClickHouseClient } from '../core/warehouse-client.ts';
 import type { Pool } from '../core/db/pool.ts';
+import type { BankGateway } from '../core/bank/port.ts';
+import type { SmsSender } from '../core/sms/port.ts';
 import { createSelfCheckActivities } from './self-check/activities.ts';
+import { createBankTopUpActivities } from './bank-top-up/activities.ts';
 
 export interface ActivityDeps {
   db: Pool;
   warehouse: ClickHouseClient;
+  /** SMS (core/sms); the outbox in PostgreSQL when not given. */
+  sms?: SmsSender;
+  /** The bank gateway (core/bank); bank top-ups fail with `bank_not_configured` when not given. */
+  bank?: BankGateway;
 }
 
 /** Every activity the worker registers, built from real components handed in by the caller. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createBankTopUpActivities(deps),
   };
 }

@@ -18,6 +18,8 @@ import { cardOfficeRoutes } from './routes/cards/index.ts';
 import { swipeRoutes } from './routes/swipes/index.ts';
 import { relayRoutes } from './routes/warehouse/relay.ts';
 import { reportRoutes } from './routes/reports/index.ts';
+import { smsRoutes } from './routes/sms/index.ts';
+import { topUpRoutes } from './routes/top-ups/index.ts';
 
 /**
  * Start-up order: external components (config, database, warehouse, Temporal), then the app's own
@@ -51,6 +53,8 @@ export async function buildApp(config: ApiConfig, logger?: Logger): Promise<Fast
   await app.register(swipeRoutes);
   await app.register(relayRoutes);
   await app.register(reportRoutes);
+  await app.register(smsRoutes);
+  await app.register(topUpRoutes);
   await app.register(consolePlugin);
   return app;
 }

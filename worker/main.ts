@@ -4,6 +4,8 @@ import { loadConfig, redactUrl } from '../core/config.ts';
 import { createPool } from '../core/db/pool.ts';
 import { createProcessLogger } from '../core/log.ts';
 import { createWarehouseClient } from '../core/warehouse-client.ts';
+import { bankGatewayFromConfig } from '../core/bank/from-config.ts';
+import { smsSenderFromConfig } from '../core/sms/from-config.ts';
 import { announceReady, onShutdown } from '../system/lifeline.ts';
 import { createWorker, workerIdentity } from './worker.ts';
 
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { db, warehouse },
+    deps: { db, warehouse, sms: smsSenderFromConfig(db, config), bank: bankGatewayFromConfig(config) },
     log,
   });
   const running = worker.run();

@@ -1,2 +1,3 @@
 // Every workflow the worker registers; the bundler starts from this file.
 export { selfCheck } from './self-check/workflow.ts';
+export { bankTopUp } from './bank-top-up/workflow.ts';

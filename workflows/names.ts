@@ -3,9 +3,21 @@
 
 export const workflowTypes = {
   selfCheck: 'selfCheck',
+  bankTopUp: 'bankTopUp',
 } as const;
 
 /** Workflow ids are business keys, so starting the same process twice is a no-op. */
 export const workflowIds = {
   selfCheck: (checkId: string) => `self-check/${checkId}`,
+  bankTopUp: (cardNo: string, requestId: string) => `bank-top-up/${cardNo}/${requestId}`,
+} as const;
+
+/** Signals and queries, by name, for the workflow and for the API that sends or asks them. */
+export const signalNames = {
+  /** A parent's SMS reply to a bank top-up request, routed by the inbound webhook. */
+  topUpReply: 'topUpReply',
+} as const;
+
+export const queryNames = {
+  topUpState: 'topUpState',
 } as const;

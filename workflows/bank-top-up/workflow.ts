@@ -1,0 +1,215 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  BankTopUpActivities,
+  BankTopUpInput,
+  TopUpRecordStatus,
+} from '../../activities/bank-top-up/types.ts';
+import { parseTopUpReply } from '../../core/sms/reply.ts';
+import { queryNames, signalNames } from '../names.ts';
+
+export interface TopUpReplySignal {
+  /** Twilio's MessageSid: a reply delivered twice is taken once. */
+  messageSid: string;
+  from: string;
+  text: string;
+}
+
+export type BankTopUpPhase =
+  | 'awaiting_reply'
+  | 'debiting'
+  | 'crediting'
+  | 'compensating'
+  | 'declined'
+  | 'expired'
+  | 'completed'
+  | 'failed';
+
+export interface BankTopUpState {
+  phase: BankTopUpPhase;
+  repliesSeen: number;
+  debitId?: string;
+  transactionId?: string;
+}
+
+export interface BankTopUpResult extends BankTopUpState {
+  workflowId: string;
+  amountFen: number;
+  balanceFenAfter?: number;
+}
+
+export const topUpReplySignal = defineSignal<[TopUpReplySignal]>(signalNames.topUpReply);
+export const topUpStateQuery = defineQuery<BankTopUpState>(queryNames.topUpState);
+
+/** Replies that are neither approval nor refusal before the request is dropped (a limit on the loop). */
+export const unclearRepliesMax = 5;
+
+const sms = proxyActivities<BankTopUpActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+});
+const records = proxyActivities<BankTopUpActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 20 },
+});
+// Money at the bank: retried until the bank answers (same idempotency key each time), never given up on,
+// since giving up could leave a debit without its credit or its refund. Refusals are non-retryable.
+const bank = proxyActivities<BankTopUpActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [
+      'bank_declined',
+      'bank_protocol_error',
+      'bank_not_configured',
+      'parent_not_bound',
+      'refund_refused',
+    ],
+  },
+});
+const ledger = proxyActivities<BankTopUpActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+/**
+ * 网银圈存: texts the parent the amount and a one-time code, waits for `Y <code>` or `N` (a help text for
+ * anything else) until the reply window closes, then debits the parent's bank card and credits the
+ * student's main wallet. The debit's compensation (a refund at the bank) is recorded as soon as the debit
+ * succeeds and runs if the credit cannot be made, so the money is never moved twice or lost.
+ */
+export async function bankTopUp(input: BankTopUpInput): Promise<BankTopUpResult> {
+  const { workflowId } = workflowInfo();
+  const state: BankTopUpState = { phase: 'awaiting_reply', repliesSeen: 0 };
+  const replies: TopUpReplySignal[] = [];
+  const seen = new Set<string>();
+  setHandler(topUpReplySignal, (reply) => {
+    if (seen.has(reply.messageSid)) return;
+    seen.add(reply.messageSid);
+    replies.push(reply);
+  });
+  setHandler(topUpStateQuery, () => state);
+  const result = (extra: Partial<BankTopUpResult> = {}): BankTopUpResult => ({
+    ...state,
+    workflowId,
+    amountFen: input.amountFen,
+    ...extra,
+  });
+  const finish = async (status: TopUpRecordStatus, detail?: Record<string, string | number>) =>
+    records.recordTopUpOutcome({ workflowId, status, detail });
+
+  await sms.requestTopUpApproval({ ...input, workflowId });
+  const decision = await awaitDecision(input, workflowId, state, replies);
+  if (decision !== 'approved') {
+    state.phase = decision;
+    await sms.sendTopUpNotice({
+      workflowId,
+      cardNo: input.cardNo,
+      template: decision === 'declined' ? 'top_up_declined' : 'top_up_expired',
+    });
+    await finish(decision);
+    return result();
+  }
+  await finish('approved');
+
+  const compensations: Array<() => Promise<unknown>> = [];
+  try {
+    state.phase = 'debiting';
+    const debit = await bank.debitParentBankCard({
+      workflowId,
+      cardNo: input.cardNo,
+      amountFen: input.amountFen,
+    });
+    state.debitId = debit.debitId;
+    compensations.unshift(() =>
+      bank.refundParentBankCard({
+        workflowId,
+        debitId: debit.debitId,
+        amountFen: input.amountFen,
+        reason: 'wallet credit failed',
+      }),
+    );
+    state.phase = 'crediting';
+    const credit = await ledger.creditStudentWallet({
+      workflowId,
+      cardNo: input.cardNo,
+      amountFen: input.amountFen,
+    });
+    state.transactionId = credit.transactionId;
+    state.phase = 'completed';
+    await sms.sendTopUpNotice({
+      workflowId,
+      cardNo: input.cardNo,
+      template: 'top_up_confirmed',
+      amountFen: input.amountFen,
+      balanceFenAfter: credit.balanceFenAfter,
+    });
+    await finish('completed', { transactionId: credit.transactionId, debitId: debit.debitId });
+    return result({ balanceFenAfter: credit.balanceFenAfter });
+  } catch (error) {
+    state.phase = 'compensating';
+    // Compensation runs even when the workflow itself is being cancelled.
+    await CancellationScope.nonCancellable(async () => {
+      for (const compensate of compensations) await compensate();
+      state.phase = 'failed';
+      await sms.sendTopUpNotice({
+        workflowId,
+        cardNo: input.cardNo,
+        template: 'top_up_failed',
+        reason: failureReason(error),
+      });
+      if (compensations.length === 0) await finish('bank_declined', { reason: failureReason(error) });
+    });
+    if (isCancellation(error)) throw error;
+    const type = error instanceof ApplicationFailure ? error.type : undefined;
+    const cause = (error as { cause?: unknown }).cause;
+    const causeType = cause instanceof ApplicationFailure ? cause.type : undefined;
+    throw ApplicationFailure.nonRetryable(
+      `bank top-up ${workflowId} did not complete: ${(error as Error).message}`,
+      causeType ?? type ?? 'top_up_failed',
+    );
+  }
+}
+
+async function awaitDecision(
+  input: BankTopUpInput,
+  workflowId: string,
+  state: BankTopUpState,
+  replies: TopUpReplySignal[],
+): Promise<'approved' | 'declined' | 'expired'> {
+  // Date.now() in a workflow is the deterministic workflow clock: the window is fixed at the start.
+  const deadline = Date.now() + input.replyTimeoutMs;
+  let unclear = 0;
+  for (;;) {
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0 || !(await condition(() => replies.length > 0, remainingMs))) return 'expired';
+    const reply = replies.shift()!;
+    state.repliesSeen++;
+    const parsed = parseTopUpReply(reply.text);
+    if (parsed.kind === 'decline') return 'declined';
+    if (parsed.kind === 'approve' && (await records.checkTopUpCode({ workflowId, code: parsed.code })))
+      return 'approved';
+    if (++unclear >= unclearRepliesMax) return 'declined';
+    await sms.sendTopUpNotice({ workflowId, cardNo: input.cardNo, template: 'top_up_help' });
+  }
+}
+
+/** The parent-facing reason (Chinese) for a failed top-up. */
+function failureReason(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+  if (type === 'bank_declined') return '银行拒绝扣款';
+  if (type === 'ledger_refused') return '一卡通账户无法入账';
+  return '系统处理失败';
+}
