@@ -6,6 +6,7 @@ import { repoRoot } from '../core/paths.ts';
 import { ensureDbtVenv } from '../warehouse/dbt/venv.ts';
 import { ensureChromium } from '../test/support/browser.ts';
 import { ensureTemporalCli } from './temporal-cli.ts';
+import { ensureDebianPackages, ensureSmartcardBinding } from './debian-packages.ts';
 
 const say = (line: string): void => {
   process.stdout.write(`[setup] ${line}\n`);
@@ -18,6 +19,9 @@ async function main(): Promise<number> {
   );
   // apt-get (chromium) and pip (dbt) both wait on the network; the Go build and Vite want the CPU.
   await Promise.all([ensureChromium(say), ensureDbtVenv({ onProgress: say })]);
+  // After chromium: apt-get runs one at a time. The PC/SC suites' reader stack and the binding's headers.
+  await ensureDebianPackages(['pcscd', 'vsmartcard-vpcd', 'libpcsclite-dev'], say);
+  await ensureSmartcardBinding(say);
   await ensureTemporalCli(say);
   await ensureAdminBuilt({ onProgress: say });
   say(`tools ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -1,0 +1,458 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { repoRoot } from '../../core/paths.ts';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createPool, type Pool } from '../../core/db/pool.ts';
+import { runOfficeCommand } from '../../core/cards/office-command.ts';
+import { openSchoolStep } from '../../core/cards/organisation.ts';
+import { issueOnReader, loadOnReader, rollBackIssuance } from '../../core/cards/reader-office.ts';
+import { createCardholderStep } from '../../core/people/cardholders.ts';
+import { diversify, cardDiversifier, type Algorithm } from '../../core/keys/cipher.ts';
+import { ensureMasterKeys, rotateMasterKey, transportKey } from '../../core/keys/centre.ts';
+import { buildTacVerifier, issuePsam } from '../../core/keys/exchange.ts';
+import { loadKek, type Kek } from '../../core/keys/kek.ts';
+import { SecretKey } from '../../core/keys/secret.ts';
+import { ensureMerchantAccount } from '../../core/ledger/registry.ts';
+import { uploadOfflineRecords } from '../../core/ledger/offline/upload.ts';
+import { VirtualCpuCard } from '../../drivers/cpu-card/virtual-card.ts';
+import { OneCardSession } from '../../drivers/cpu-card/session.ts';
+import { startPrivatePcscd, type PrivatePcscd } from '../../drivers/pcsc/private-pcscd.ts';
+import { connectCard, listReaders, type CardChannel } from '../../drivers/pcsc/reader.ts';
+import { VpcdCardSlot } from '../../drivers/pcsc/vpcd-card.ts';
+import { stackConfig } from '../support/env.ts';
+
+let pool: Pool;
+let kek: Kek;
+let pcscd: PrivatePcscd;
+let slot: VpcdCardSlot;
+const tag = randomBytes(3).toString('hex').toUpperCase();
+const schoolId = `PC-${tag}`;
+const pos = `${schoolId}-POS`;
+const office = `${schoolId}-OFFICE`;
+let n = 0;
+let terminalSeq = 0;
+const id = () => `${tag}-${++n}`;
+
+async function step<T extends Record<string, unknown>>(run: Parameters<typeof runOfficeCommand>[1]['run']) {
+  return (
+    await runOfficeCommand(pool, {
+      requestKey: id(),
+      kind: 'test',
+      operatorId: 'office-1',
+      content: id(),
+      run,
+    })
+  ).response as T;
+}
+
+async function blankCard(algorithm: Algorithm = 'sm4') {
+  const chipSerial = randomBytes(8);
+  const key = await transportKey(pool, kek, {
+    chipSerial: chipSerial.toString('hex').toUpperCase(),
+    algorithm,
+    actor: 'card-factory',
+    reason: 'test blank card',
+  });
+  return new VirtualCpuCard({ chipSerial, transportKey: key, algorithm });
+}
+
+async function newHolder() {
+  const holder = await step<{ cardholderId: number }>((ctx) =>
+    createCardholderStep(ctx, {
+      schoolId,
+      personNo: `S-${id()}`,
+      name: '读卡器学生',
+      gender: 'F',
+      identityCode: 'student',
+    }),
+  );
+  return BigInt(holder.cardholderId);
+}
+
+/** Waits until pcscd reports the reader empty, or holding a card with this ATR. */
+async function readerShows(atr: Buffer | undefined) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const reader = (await listReaders()).find((r) => r.name.startsWith(pcscd.readerName));
+    if (atr ? reader?.cardPresent && reader.atr?.equals(atr) : reader && !reader.cardPresent) return;
+    if (Date.now() > deadline)
+      throw new Error(`the reader did not show ${atr ? 'the card' : 'no card'} in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Inserts the card into the vpcd slot and connects to it through pcscd. */
+async function present(card: VirtualCpuCard): Promise<CardChannel> {
+  slot.remove();
+  await readerShows(undefined);
+  await slot.insert(card);
+  await readerShows(card.atr());
+  return connectCard({ readerName: pcscd.readerName, timeoutMs: 10_000 });
+}
+
+async function withCard<T>(card: VirtualCpuCard, fn: (channel: CardChannel) => Promise<T>): Promise<T> {
+  const channel = await present(card);
+  try {
+    return await fn(channel);
+  } finally {
+    channel.close();
+  }
+}
+
+beforeAll(async () => {
+  pool = createPool(stackConfig().DATABASE_URL);
+  kek = loadKek();
+  pcscd = await startPrivatePcscd();
+  slot = new VpcdCardSlot(pcscd.vpcdPort);
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await ensureMasterKeys(client, kek, 'sm4', 'bureau-admin');
+    await ensureMasterKeys(client, kek, '3des', 'bureau-admin');
+    await client.query('commit');
+  } finally {
+    client.release();
+  }
+  await step((ctx) =>
+    openSchoolStep(ctx, kek, {
+      schoolId,
+      name: '读卡器测试学校',
+      district: '测试区',
+      kind: 'middle',
+      algorithm: 'sm4',
+      administrator: { staffNo: `A-${tag}`, name: '管理员', gender: 'M' },
+    }),
+  );
+  await pool.query(
+    `insert into merchants (merchant_id, school_id, name, kind) values ($1, $2, '食堂', 'canteen')`,
+    [`${schoolId}-CT`, schoolId],
+  );
+  await ensureMerchantAccount(pool, `${schoolId}-CT`);
+  await pool.query(
+    `insert into terminals (terminal_id, school_id, merchant_id, kind) values ($1, $2, $3, 'pos'), ($4, $2, $3, 'kiosk')`,
+    [pos, schoolId, `${schoolId}-CT`, office],
+  );
+}, 60_000);
+
+afterAll(async () => {
+  slot?.remove();
+  await pcscd?.stop();
+  await pool?.end();
+});
+
+describe('the PC/SC stack', () => {
+  test('pcscd lists the vpcd reader; a presented card shows its ATR', async () => {
+    const card = await blankCard();
+    await withCard(card, async (channel) => {
+      expect(channel.readerName).toContain(pcscd.readerName);
+      expect(channel.atr).toEqual(card.atr());
+    });
+    const readers = await listReaders();
+    expect(readers.map((r) => r.name).join()).toContain(pcscd.readerName);
+  });
+});
+
+describe('issue, load and purchase end to end', () => {
+  test.each(['sm4', '3des'] as const)(
+    '%s: a card issued, loaded and debited; the ledger agrees with the card purse',
+    async (algorithm) => {
+      const card = await blankCard(algorithm);
+      const cardholderId = await newHolder();
+      const requestId = id();
+      const issued = await withCard(card, (channel) =>
+        issueOnReader(pool, kek, channel, {
+          requestId,
+          operatorId: 'office-1',
+          spec: { cardholderId },
+          algorithm,
+        }),
+      );
+      const cardNo = issued.response.cardNo as string;
+      expect(issued.response).toMatchObject({
+        chipSerial: card.chipSerial.toString('hex').toUpperCase(),
+        keyAlgorithm: algorithm,
+      });
+
+      const loaded = await withCard(card, (channel) =>
+        loadOnReader(pool, kek, channel, {
+          requestId: id(),
+          operatorId: 'cashier-1',
+          amountFen: 5000n,
+          terminalId: office,
+        }),
+      );
+      expect(loaded).toMatchObject({ cardNo, balanceFenAfter: 5000n, replayed: false });
+      expect(card.purseBalanceFen).toBe(5000);
+
+      // A POS with a PSAM: the school's purchase key, diversified by the card number, runs the purchase.
+      const psam = await issuePsam(pool, kek, {
+        psamNo: randomBytes(6).toString('hex').toUpperCase(),
+        schoolId,
+        terminalId: pos,
+        algorithm,
+        actor: 'bureau-admin',
+      });
+      const record = await withCard(card, async (channel) => {
+        const session = await OneCardSession.open(channel);
+        return session.purchase({
+          algorithm,
+          cardPurchaseKey: diversify(algorithm, psam.purchaseKey, cardDiversifier(cardNo)),
+          cardNo,
+          amountFen: 1234n,
+          terminalId: pos,
+          terminalSeq: ++terminalSeq,
+          at: new Date('2026-11-29T04:30:00Z'),
+        });
+      });
+      expect(record).toMatchObject({ cardCounter: 1, balanceFenBefore: 5000n, balanceFenAfter: 3766n });
+      const verifier = await buildTacVerifier(pool, kek, {
+        cardNos: [cardNo],
+        actor: 'collector',
+        reason: 'upload',
+      });
+      // A record whose fields were changed after the card signed it: its TAC no longer verifies.
+      const forged = await uploadOfflineRecords(
+        pool,
+        {
+          uploadId: `forged-${id()}`,
+          terminalId: pos,
+          records: [{ ...record, terminalSeq: 10_000 + record.terminalSeq }],
+        },
+        verifier,
+      );
+      expect((forged.response.records as Array<{ outcome: string }>)[0]!.outcome).toBe(
+        'purse_tac_is_invalid',
+      );
+      const upload = await uploadOfflineRecords(
+        pool,
+        { uploadId: id(), terminalId: pos, records: [record] },
+        verifier,
+      );
+      expect(upload.response).toMatchObject({ outcome: 'ok', acceptedCount: 1 });
+      expect((upload.response.records as Array<{ findings: string[] }>)[0]!.findings).toEqual([]);
+
+      const { rows } = await pool.query(
+        `select a.balance_fen as wallet, p.balance_fen as mirror, p.counter
+           from cards c join accounts a on a.cardholder_id = c.cardholder_id and a.wallet_kind = 'main'
+           join card_purses p on p.card_no = c.card_no where c.card_no = $1`,
+        [cardNo],
+      );
+      expect(card.purseBalanceFen).toBe(3766);
+      expect(rows[0]).toEqual({ wallet: 3766n, mirror: 3766n, counter: 1 });
+    },
+  );
+});
+
+describe('a card pulled out, unknown cards, wrong keys', () => {
+  test('pulled out mid-issue: no card row; presenting it again resumes; the request then replays', async () => {
+    const card = await blankCard();
+    const cardholderId = await newHolder();
+    const requestId = id();
+    const channel = await present(card);
+    slot.removeAfterApdus = card.apduCount + 6; // during the key writes
+    await expect(
+      issueOnReader(pool, kek, channel, { requestId, operatorId: 'office-1', spec: { cardholderId } }),
+    ).rejects.toMatchObject({ code: 'card_was_removed' });
+    channel.close();
+    const { rows: half } = await pool.query(
+      `select state, card_no from card_issuances where request_key = $1`,
+      [`reader-issue:${requestId}`],
+    );
+    expect(half[0].state).toBe('writing');
+    const { rows: none } = await pool.query(`select 1 from cards where card_no = $1`, [half[0].card_no]);
+    expect(none).toHaveLength(0);
+
+    const resumed = await withCard(card, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId, operatorId: 'office-1', spec: { cardholderId } }),
+    );
+    expect(resumed.response.cardNo).toBe(half[0].card_no);
+    const again = await withCard(card, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId, operatorId: 'office-1', spec: { cardholderId } }),
+    );
+    expect(again).toMatchObject({ replayed: true, response: { cardNo: half[0].card_no } });
+    const basic = await withCard(card, async (ch) => (await OneCardSession.open(ch)).readBasic());
+    expect(basic).toMatchObject({ cardNo: half[0].card_no, schoolId, name: '读卡器学生' });
+  });
+
+  test('pulled out after its own key was written: resumed with the card-level key', async () => {
+    const card = await blankCard();
+    const cardholderId = await newHolder();
+    const requestId = id();
+    const channel = await present(card);
+    // SELECT, GET DATA, GET CHALLENGE, EXTERNAL AUTH, 4 keys, 2 binary writes, external-auth key: then out.
+    slot.removeAfterApdus = card.apduCount + 11;
+    await expect(
+      issueOnReader(pool, kek, channel, { requestId, operatorId: 'o', spec: { cardholderId } }),
+    ).rejects.toMatchObject({
+      code: 'card_was_removed',
+    });
+    channel.close();
+    const resumed = await withCard(card, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId, operatorId: 'o', spec: { cardholderId } }),
+    );
+    expect(resumed.response.status).toBe('active');
+  });
+
+  test('a half-issued card can be rolled back instead; its number is never used', async () => {
+    const card = await blankCard();
+    const cardholderId = await newHolder();
+    const requestId = id();
+    const channel = await present(card);
+    slot.removeAfterApdus = card.apduCount + 5;
+    await expect(
+      issueOnReader(pool, kek, channel, { requestId, operatorId: 'o', spec: { cardholderId } }),
+    ).rejects.toThrow();
+    channel.close();
+    const rolled = await rollBackIssuance(pool, { requestId, operatorId: 'o' });
+    expect(rolled.state).toBe('rolled_back');
+    await expect(rollBackIssuance(pool, { requestId, operatorId: 'o' })).rejects.toMatchObject({
+      code: 'issuance_is_finished',
+    });
+    // The same chip issued under a new request: the earlier card-level key is found if it was written.
+    const fresh = await withCard(card, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId: id(), operatorId: 'o', spec: { cardholderId } }),
+    );
+    expect(fresh.response.cardNo).not.toBe(rolled.cardNo);
+  });
+
+  test('an unknown card is named by its ATR', async () => {
+    class OtherCard extends VirtualCpuCard {
+      override atr() {
+        return Buffer.from('3B8F8001804F0CA000000306030001000000006A', 'hex');
+      }
+    }
+    const other = new OtherCard({ chipSerial: randomBytes(8), transportKey: new SecretKey(randomBytes(16)) });
+    await withCard(other, async (channel) => {
+      await expect(OneCardSession.open(channel)).rejects.toMatchObject({
+        code: 'card_is_unknown',
+        message: expect.stringContaining('ATR 3B8F8001804F0CA0'),
+      });
+    });
+  });
+
+  test('a card from another issuer fails external authentication, with no key in the message', async () => {
+    const foreign = new VirtualCpuCard({
+      chipSerial: randomBytes(8),
+      transportKey: new SecretKey(randomBytes(16)),
+    });
+    const cardholderId = await newHolder();
+    const requestId = id();
+    const error = await withCard(foreign, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId, operatorId: 'o', spec: { cardholderId } }).catch(
+        (e: unknown) => e,
+      ),
+    );
+    expect(error).toMatchObject({
+      code: 'card_mac_is_wrong',
+      message: expect.stringContaining('external authentication failed'),
+    });
+    expect(String((error as Error).message)).not.toMatch(/[0-9A-F]{32}/i);
+    await rollBackIssuance(pool, { requestId, operatorId: 'o' });
+  });
+
+  test('a malformed answer is named', async () => {
+    class ShortCard extends VirtualCpuCard {
+      override process(apdu: Buffer) {
+        const answer = super.process(apdu);
+        return apdu[1] === 0xca ? Buffer.concat([answer.subarray(0, 3), answer.subarray(-2)]) : answer;
+      }
+    }
+    const chipSerial = randomBytes(8);
+    const short = new ShortCard({ chipSerial, transportKey: new SecretKey(randomBytes(16)) });
+    await withCard(short, async (channel) => {
+      const session = await OneCardSession.open(channel);
+      await expect(session.chipInfo()).rejects.toMatchObject({
+        code: 'card_response_is_malformed',
+        message: 'GET DATA: expected 9 bytes of data, the card sent 3',
+      });
+    });
+  });
+
+  test('a load with a wrong card key is caught by MAC1 before any money moves', async () => {
+    const card = await blankCard();
+    const cardholderId = await newHolder();
+    const issued = await withCard(card, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId: id(), operatorId: 'o', spec: { cardholderId } }),
+    );
+    const cardNo = issued.response.cardNo as string;
+    // The database says the card has another load key version than the one on the chip.
+    const client = await pool.connect();
+    let rotated: number;
+    try {
+      await client.query('begin');
+      rotated = (await rotateMasterKey(client, kek, { purpose: 'load', algorithm: 'sm4', actor: 'test' }))
+        .version;
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    await pool.query(
+      `update cards set key_versions = jsonb_set(key_versions, '{load}', $2::jsonb) where card_no = $1`,
+      [cardNo, String(rotated)],
+    );
+    const error = await withCard(card, (ch) =>
+      loadOnReader(pool, kek, ch, {
+        requestId: id(),
+        operatorId: 'o',
+        amountFen: 100n,
+        terminalId: office,
+      }).catch((e: unknown) => e),
+    );
+    expect(error).toMatchObject({
+      code: 'card_mac_is_wrong',
+      message: expect.stringContaining('MAC1 does not verify'),
+    });
+    const { rows } = await pool.query(
+      `select a.balance_fen from accounts a join cards c using (cardholder_id) where c.card_no = $1 and a.wallet_kind = 'main'`,
+      [cardNo],
+    );
+    expect(rows[0].balance_fen).toBe(0n);
+    expect(card.purseBalanceFen).toBe(0);
+  });
+});
+
+describe('the read-card command', () => {
+  const run = (env: Record<string, string>, args: string[] = []) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'drivers/read-card.ts', ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({
+        code: e.code,
+        stdout: e.stdout,
+        stderr: e.stderr,
+      }),
+    );
+
+  test('reads an issued card: chip serial, life cycle, basic data and purse balance', async () => {
+    const card = await blankCard();
+    const cardholderId = await newHolder();
+    await withCard(card, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId: id(), operatorId: 'o', spec: { cardholderId } }),
+    );
+    slot.remove();
+    await readerShows(undefined);
+    await slot.insert(card);
+    await readerShows(card.atr());
+    const read = await run({ PCSCLITE_CSOCK_NAME: pcscd.socketPath }, ['--reader', pcscd.readerName]);
+    expect(read.code, read.stderr).toBe(0);
+    expect(JSON.parse(read.stdout)).toMatchObject({
+      oneCard: true,
+      lifecycle: 'personalised',
+      chipSerial: card.chipSerial.toString('hex').toUpperCase(),
+      basic: { schoolId, name: '读卡器学生' },
+      balanceFen: '0',
+    });
+  });
+
+  test('says clearly when there is no PC/SC service, and when an option is wrong', async () => {
+    const none = await run({ PCSCLITE_CSOCK_NAME: '/nonexistent/pcscd.comm' });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/read-card: reader_not_found: PC\/SC is not available/);
+    const bad = await run({ PCSCLITE_CSOCK_NAME: pcscd.socketPath }, ['--wait-ms', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--wait-ms must be a whole number of milliseconds, got "soon"');
+  });
+});
