@@ -4,12 +4,21 @@ import { compareWithStored, fingerprint } from '../idempotency.ts';
 import { fenToJson } from '../money.ts';
 import { refusalMessages } from '../outcomes.ts';
 import { pinMatches } from '../pin.ts';
-import { loadMenuPrices, loadTerminals, lockCards } from '../store/purchase-state.ts';
-import { findStoredRequests, lockAccounts, withLedgerTransaction } from '../store/unit-of-work.ts';
+import { lockCardsAndAccounts, readRequestsAndTerminals } from '../store/purchase-batch.ts';
+import { loadMenuPrices, lockCards } from '../store/purchase-state.ts';
+import { lockAccounts, withLedgerTransaction } from '../store/unit-of-work.ts';
 import { writeLedger, type PlannedTransaction, type RequestRecord } from '../store/write.ts';
 import { addToDailySpend, decidePurchase } from './decide.ts';
 import { startBatchClock } from './profile.ts';
 import type { CardState, PurchaseCommand } from './types.ts';
+
+function checkPins(commands: readonly PurchaseCommand[], cards: Map<string, CardState>) {
+  return Promise.all(
+    commands.map((c) =>
+      c.pin === undefined ? null : pinMatches(c.pin, cards.get(c.cardNo)?.pinHash ?? null),
+    ),
+  );
+}
 
 /** What the caller gets: the stored answer, and whether it is a repeat of an earlier request. */
 export interface LedgerAnswer {
@@ -39,9 +48,10 @@ export async function executePurchases(
   return withLedgerTransaction(pool, async (client) => {
     clock.lap('connect+begin');
     const answers: Array<LedgerAnswer | undefined> = new Array(commands.length);
-    const stored = await findStoredRequests(
+    const { stored, terminals } = await readRequestsAndTerminals(
       client,
       commands.map((c) => c.requestKey),
+      [...new Set(commands.map((c) => c.terminalId))],
     );
     const fresh: number[] = [];
     const firstIndexOfKey = new Map<string, number>();
@@ -61,33 +71,35 @@ export async function executePurchases(
       }
     });
 
-    clock.lap('findStored');
+    clock.lap('readRequestsAndTerminals');
     const freshCommands = fresh.map((index) => commands[index]!);
-    const terminals = await loadTerminals(client, [...new Set(freshCommands.map((c) => c.terminalId))]);
-    clock.lap('loadTerminals');
-    const cards = await lockCards(
-      client,
-      freshCommands.map((c) => c.cardNo),
-      [...terminals.keys()],
-    );
-    const accountIds = new Set<bigint>();
-    for (const card of cards.values())
-      for (const id of Object.values(card.walletAccountIds)) accountIds.add(id);
-    for (const terminal of terminals.values())
-      if (terminal.payableAccountId !== null) accountIds.add(terminal.payableAccountId);
-    clock.lap('lockCards');
-    const book = new Book(await lockAccounts(client, accountIds));
-    clock.lap('lockAccounts');
+    const payables = [...terminals.values()]
+      .map((t) => t.payableAccountId)
+      .filter((id): id is bigint => id !== null);
+    const cardNos = freshCommands.map((c) => c.cardNo);
+    let cards: Map<string, CardState>;
+    let pins: Array<boolean | null>;
+    let book: Book;
+    if (freshCommands.some((c) => c.pin !== undefined)) {
+      // A PIN is checked (scrypt, slow on purpose) with the cards locked but before the accounts are, so
+      // the merchant's payable row is never held while hashing.
+      cards = await lockCards(client, cardNos, [...terminals.keys()]);
+      pins = await checkPins(freshCommands, cards);
+      const accountIds = new Set<bigint>(payables);
+      for (const card of cards.values())
+        for (const id of Object.values(card.walletAccountIds)) accountIds.add(id);
+      book = new Book(await lockAccounts(client, accountIds));
+    } else {
+      const locked = await lockCardsAndAccounts(client, cardNos, [...terminals.keys()], payables);
+      cards = locked.cards;
+      book = new Book(locked.accounts);
+      pins = freshCommands.map(() => null);
+    }
+    clock.lap('lockCardsAndAccounts');
     const menuMerchants = freshCommands
       .filter((c) => c.deduction.mode === 'menu')
       .map((c) => terminals.get(c.terminalId)?.merchantId);
     const menu = await loadMenuPrices(client, [...new Set(menuMerchants.filter((m): m is string => !!m))]);
-    const pins = await Promise.all(
-      freshCommands.map((c) =>
-        c.pin === undefined ? null : pinMatches(c.pin, cards.get(c.cardNo)?.pinHash ?? null),
-      ),
-    );
-
     clock.lap('menu+pins');
     const transactions: PlannedTransaction[] = [];
     const requests: RequestRecord[] = [];
