@@ -64,19 +64,22 @@ export function createBankTopUpActivities(deps: BankTopUpDeps): BankTopUpActivit
           input.workflowId,
           hashCode(input.workflowId, code),
         ]);
+      const request = (shownCode: string) =>
+        renderSms({
+          template: 'top_up_request',
+          holderName: card.holderName,
+          amountFen: input.amountFen,
+          code: shownCode,
+          hours: Math.max(1, Math.round(input.replyTimeoutMs / 3_600_000)),
+          last4: card.bankCardLast4 ?? undefined,
+        });
       const sent = await sms.send({
         idempotencyKey: key,
         to: card.guardianPhone,
         workflowId: input.workflowId,
         template: 'top_up_request',
-        body: renderSms({
-          template: 'top_up_request',
-          holderName: card.holderName,
-          amountFen: input.amountFen,
-          code,
-          hours: Math.max(1, Math.round(input.replyTimeoutMs / 3_600_000)),
-          last4: card.bankCardLast4 ?? undefined,
-        }),
+        body: request(code),
+        loggedBody: request('******'),
       });
       return { smsSid: sent.sid };
     },

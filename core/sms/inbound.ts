@@ -54,6 +54,11 @@ export async function settleInbound(
   );
 }
 
+/** Twilio's message statuses in the order a message goes through them; the final ones last. */
+const statusOrder = ['outbox', 'accepted', 'scheduled', 'queued', 'sending', 'sent', 'receiving', 'received'];
+const statusRank = (expression: string) =>
+  `coalesce(array_position(array[${statusOrder.map((s) => `'${s}'`).join(', ')}]::text[], ${expression}::text), ${statusOrder.length})`;
+
 /** A delivery status callback: kept once per (sid, status), and the message's latest status updated. */
 export async function recordStatus(
   db: Pool,
@@ -63,9 +68,11 @@ export async function recordStatus(
     `insert into sms_status_events (sid, status, error_code) values ($1, $2, $3) on conflict do nothing`,
     [status.sid, status.status, status.errorCode ?? null],
   );
-  await db.query(`update sms_messages set status = $2, updated_at = now() where sid = $1`, [
-    status.sid,
-    status.status,
-  ]);
+  // Callbacks can arrive out of order: a late `sent` must not overwrite `delivered`.
+  await db.query(
+    `update sms_messages set status = $2, updated_at = now()
+      where sid = $1 and ${statusRank('$2')} >= ${statusRank('status')}`,
+    [status.sid, status.status],
+  );
   return inserted.rowCount === 1;
 }

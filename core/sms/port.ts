@@ -5,6 +5,11 @@ export interface OutgoingSms {
   body: string;
   template?: string;
   workflowId?: string;
+  /**
+   * The text kept in our SMS log when it differs from what is sent (a one-time code masked). The outbox
+   * keeps the real text, since it is the channel a person reads the message from.
+   */
+  loggedBody?: string;
 }
 
 export interface SentSms {

@@ -42,6 +42,7 @@ async function record(
   sid: string,
   status: string,
 ): Promise<void> {
+  const body = mode === 'outbox' ? message.body : (message.loggedBody ?? message.body);
   await db.query(
     `insert into sms_messages (direction, sid, idempotency_key, mode, from_phone, to_phone, body, template, workflow_id, status)
      values ('outbound', $1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (idempotency_key) do nothing`,
@@ -51,7 +52,7 @@ async function record(
       mode,
       from,
       message.to,
-      message.body,
+      body,
       message.template ?? null,
       message.workflowId ?? null,
       status,

@@ -111,8 +111,23 @@ describe('bank top-up approved by the parent (网银圈存)', () => {
     expect(late.status).toBe(200);
     expect(await inboundOutcome(late.messageSid)).toBe('no_waiting_top_up');
     expect(await movements(stack, fixture, workflowId)).toEqual(after);
-    // Starting the same request again is a no-op: the business key is the workflow id.
-    expect(await startTopUp(stack, fixture, { requestId: 'approve' })).toBe(workflowId);
+    // Starting the same request again is a no-op, also after it ended: the business key is the id.
+    const again = await stack.app.inject({
+      method: 'POST',
+      url: '/api/bank-top-ups',
+      payload: { cardNo: fixture.cardNo, requestId: 'approve', trigger: 'parent_request' },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ workflowId, started: false });
+    const runs = await stack.client.workflow.count(`WorkflowId = '${workflowId}'`);
+    expect(runs.count).toBe(1);
+    // Our SMS log keeps the request with its one-time code masked.
+    const { rows: logged } = await stack.db.query(
+      `select body from sms_messages where workflow_id = $1 and template = 'top_up_request'`,
+      [workflowId],
+    );
+    expect(logged[0].body).toContain('Y ******');
+    expect(logged[0].body).not.toContain(code);
     expect(await scopedLedgerCheck(stack.db, fixture.school)).toEqual({
       differences: [],
       unbalanced: [],
@@ -212,6 +227,37 @@ describe('bank top-up approved by the parent (网银圈存)', () => {
     expect((await movements(stack, fixture, workflowId)).bankDebits).toBe(0);
     await stack.twilio.reply({ from: fixture.phone, body: `Y ${code}` });
     expect(await result(workflowId)).toMatchObject({ phase: 'completed' });
+  });
+});
+
+describe('the low-balance trigger', () => {
+  test('a scan starts one top-up a day for each card under its threshold; a card above it is refused', async () => {
+    const low = await boundCard(stack, { lowBalanceThresholdFen: 2_000 });
+    const enough = await boundCard(stack, { school: low.school, lowBalanceThresholdFen: 0 });
+    const refused = await stack.app.inject({
+      method: 'POST',
+      url: '/api/bank-top-ups',
+      payload: { cardNo: enough.cardNo, requestId: 'low-1', trigger: 'low_balance' },
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe('balance_is_not_low');
+    const scan = () =>
+      stack.app.inject({
+        method: 'POST',
+        url: '/api/bank-top-ups/low-balance-scans',
+        payload: { businessDate: '2026-11-29', schoolId: low.school.schoolId, replyTimeoutS: 30 },
+      });
+    const first = await scan();
+    expect(first.json()).toEqual({
+      cardsBelowThreshold: 1,
+      started: [`bank-top-up/${low.cardNo}/low-balance-2026-11-29`],
+    });
+    await codeSentTo(stack, low.phone);
+    expect((await scan()).json()).toEqual({ cardsBelowThreshold: 0, started: [] });
+    await stack.twilio.reply({ from: low.phone, body: 'N' });
+    expect(await result(first.json().started[0])).toMatchObject({ phase: 'declined' });
+    // Declined today: the same day's scan finds the card again but starts nothing new.
+    expect((await scan()).json()).toEqual({ cardsBelowThreshold: 1, started: [] });
   });
 });
 

@@ -175,8 +175,9 @@ export async function bankTopUp(input: BankTopUpInput): Promise<BankTopUpResult>
     const type = error instanceof ApplicationFailure ? error.type : undefined;
     const cause = (error as { cause?: unknown }).cause;
     const causeType = cause instanceof ApplicationFailure ? cause.type : undefined;
+    const message = cause instanceof Error ? cause.message : (error as Error).message;
     throw ApplicationFailure.nonRetryable(
-      `bank top-up ${workflowId} did not complete: ${(error as Error).message}`,
+      `bank top-up ${workflowId} did not complete: ${message}`,
       causeType ?? type ?? 'top_up_failed',
     );
   }

@@ -1,22 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { bindParent, findBoundCard } from '../../../core/bank/bindings.ts';
 import { bankCallbackPath } from '../../../core/bank/from-config.ts';
 import { verifyBankSignature } from '../../../core/bank/callback-signature.ts';
 import { maxAmountFenNumber } from '../../../core/ledger/money.ts';
-import { workflowIds, workflowTypes } from '../../../workflows/names.ts';
+import {
+  cardsBelowThreshold,
+  replyWindowMsDefault,
+  startBankTopUp,
+} from '../../../core/bank/start-top-up.ts';
 import type { BankTopUpInput } from '../../../activities/bank-top-up/types.ts';
 
 const cardNo = { type: 'string', pattern: '^[0-9A-F]{8,20}$' } as const;
 const amountFen = { type: 'integer', minimum: 1, maximum: maxAmountFenNumber } as const;
 const requestId = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } as const;
-const dayMs = 24 * 3_600_000;
-
-const searchKeys = {
-  cardNo: defineSearchAttributeKey('CardNo', SearchAttributeType.KEYWORD),
-  schoolId: defineSearchAttributeKey('SchoolId', SearchAttributeType.KEYWORD),
-  businessKey: defineSearchAttributeKey('BusinessKey', SearchAttributeType.KEYWORD),
-};
 
 const error = (code: string, message: string) => ({ error: { code, message } });
 
@@ -122,30 +118,58 @@ export async function topUpRoutes(app: FastifyInstance): Promise<void> {
         return reply
           .status(409)
           .send(error('balance_is_not_low', 'the main wallet is not below the low-balance threshold'));
-      const workflowId = workflowIds.bankTopUp(b.cardNo, b.requestId);
       const input: BankTopUpInput = {
         cardNo: b.cardNo,
         schoolId: card.schoolId,
         requestId: b.requestId,
         amountFen: b.amountFen ?? card.topUpAmountFen,
         trigger: b.trigger,
-        replyTimeoutMs: (b.replyTimeoutS ?? dayMs / 1000) * 1000,
+        replyTimeoutMs: b.replyTimeoutS === undefined ? replyWindowMsDefault : b.replyTimeoutS * 1000,
       };
-      // The business key is the id: starting the same request twice joins the one already running.
-      const handle = await app.temporal.client.workflow.start(workflowTypes.bankTopUp, {
-        workflowId,
-        taskQueue: app.temporal.taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: new TypedSearchAttributes([
-          { key: searchKeys.cardNo, value: b.cardNo },
-          { key: searchKeys.schoolId, value: card.schoolId },
-          { key: searchKeys.businessKey, value: workflowId },
-        ]),
-      });
-      return reply
-        .status(202)
-        .send({ workflowId, runId: handle.firstExecutionRunId, amountFen: input.amountFen });
+      // The business key is the id: the same request again is answered with the one already started.
+      const { workflowId, started } = await startBankTopUp(
+        app.temporal.client,
+        app.temporal.taskQueue,
+        input,
+      );
+      return reply.status(started ? 202 : 200).send({ workflowId, started, amountFen: input.amountFen });
+    },
+  );
+
+  app.post<{ Body: { businessDate: string; schoolId?: string; replyTimeoutS?: number } }>(
+    '/api/bank-top-ups/low-balance-scans',
+    {
+      schema: {
+        summary: 'Start a top-up for every bound card below its low-balance threshold (one a day per card)',
+        tags: ['bank top-ups'],
+        body: {
+          type: 'object',
+          required: ['businessDate'],
+          additionalProperties: false,
+          properties: {
+            businessDate: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
+            schoolId: { type: 'string', pattern: '^[A-Z0-9-]{2,32}$' },
+            replyTimeoutS: { type: 'integer', minimum: 1, maximum: 86_400 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const started: string[] = [];
+      const cards = await cardsBelowThreshold(app.db, { schoolId: request.body.schoolId });
+      for (const card of cards) {
+        const answer = await startBankTopUp(app.temporal.client, app.temporal.taskQueue, {
+          ...card,
+          requestId: `low-balance-${request.body.businessDate}`,
+          trigger: 'low_balance',
+          replyTimeoutMs:
+            request.body.replyTimeoutS === undefined
+              ? replyWindowMsDefault
+              : request.body.replyTimeoutS * 1000,
+        });
+        if (answer.started) started.push(answer.workflowId);
+      }
+      return { cardsBelowThreshold: cards.length, started };
     },
   );
 
