@@ -159,6 +159,42 @@ function runPgbench(pgbench: string, port: number, password: string): number {
   return Number(match[1]);
 }
 
+/** CPU seconds (user + system) of a process and all its descendants, from /proc. */
+function cpuSecondsOfTree(rootPid: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(name), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 20; p = stats.get(p)?.ppid ?? 0, hops++)
+      if (p === rootPid) return true;
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, stat] of stats) if (inTree(pid)) ticks += stat.ticks;
+  return ticks / 100;
+}
+
+/** Busy CPU seconds of the whole machine (every process, other agents' too), from /proc/stat. */
+function machineBusySeconds(): number {
+  const fields = fs
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const idle = fields[3]! + fields[4]!;
+  return (fields.reduce((a, b) => a + b, 0) - idle) / 100;
+}
+
 function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
@@ -167,6 +203,7 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 async function drive(
   apiPort: number,
   cards: string[],
+  window: { start(): void; end(): void },
 ): Promise<{ ok: number; refused: number; latenciesMs: number[]; wallS: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: terminalCount });
   const latenciesMs: number[] = [];
@@ -212,9 +249,11 @@ async function drive(
   });
   await new Promise((resolve) => setTimeout(resolve, warmupMs));
   measuring = true;
+  window.start();
   const started = performance.now();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   measuring = false;
+  window.end();
   const wallS = (performance.now() - started) / 1000;
   stop = true;
   await Promise.all(terminals);
@@ -229,7 +268,11 @@ const varDir = path.join(repoRoot, 'var', 'bench', 'swipe');
 fs.rmSync(varDir, { recursive: true, force: true });
 fs.mkdirSync(varDir, { recursive: true, mode: 0o755 });
 const log = fs.createWriteStream(path.join(varDir, 'output.log'));
-const sink = (name: string, line: string) => log.write(`${name} ${line}\n`);
+const profileLines: string[] = [];
+const sink = (name: string, line: string) => {
+  if (line.includes('ledgerProfile')) profileLines.push(line);
+  log.write(`${name} ${line}\n`);
+};
 const password = randomBytes(12).toString('hex');
 const pgPort = await freePort();
 const apiPort = await freePort();
@@ -283,6 +326,7 @@ try {
           API_HOST: '127.0.0.1',
           API_PORT: String(apiPort),
           LOG_LEVEL: 'warn',
+          LEDGER_PROFILE: '1',
           // The purchase path needs neither; both clients connect lazily, so unreachable addresses are fine.
           TEMPORAL_ADDRESS: '127.0.0.1:1',
           CLICKHOUSE_URL: 'http://127.0.0.1:1',
@@ -299,7 +343,28 @@ try {
   );
   const apiPid = children[children.length - 1]!.pid;
   console.log(`purchases: ${terminalCount} terminals, ${seconds} s after a 3 s warm-up`);
-  const run = await drive(apiPort, cards);
+  const pgPid = children[0]!.pid;
+  const cpu = { api: 0, postgres: 0, driver: 0, machine: 0 };
+  const sample = () => ({
+    api: cpuSecondsOfTree(apiPid),
+    postgres: cpuSecondsOfTree(pgPid),
+    driver: ((usage) => (usage.user + usage.system) / 1e6)(process.cpuUsage()),
+    machine: machineBusySeconds(),
+  });
+  let first = sample();
+  const run = await drive(apiPort, cards, {
+    start: () => void (first = sample()),
+    end: () => {
+      const last = sample();
+      for (const key of Object.keys(cpu) as Array<keyof typeof cpu>) cpu[key] = last[key] - first[key];
+    },
+  });
+  const share = (s: number) => `${((s / run.wallS) * 100).toFixed(0)} %`;
+  console.log(
+    `  CPU (of one core) during the measured window: API ${share(cpu.api)}, PostgreSQL ${share(cpu.postgres)}, load generator ${share(cpu.driver)}, whole machine ${share(cpu.machine)} of 200 % (the rest is other programs)`,
+  );
+  if (profileLines.length > 0)
+    console.log(`  batch profile (API, last 5 s): ${profileLines[profileLines.length - 1]}`);
   const sorted = [...run.latenciesMs].sort((a, b) => a - b);
   const purchasesPerS = run.ok / run.wallS;
   const apiRssMb = rssMb(apiPid, 'VmHWM');
