@@ -6,6 +6,7 @@ import { runOfficeCommand, type OfficeContext } from '../../../core/cards/office
 import { keyRoutes } from './key-routes.ts';
 import { lifecycleRoutes } from './lifecycle-routes.ts';
 import { organisationRoutes } from './organisation-routes.ts';
+import { peopleRoutes } from './people-routes.ts';
 import { officeStatusOf } from './status.ts';
 
 declare module 'fastify' {
@@ -52,6 +53,7 @@ export const cardOfficeRoutes = fp(
     await app.register(organisationRoutes);
     await app.register(lifecycleRoutes);
     await app.register(keyRoutes);
+    await app.register(peopleRoutes);
   },
   { name: 'card-office-routes', dependencies: ['database', 'errors'] },
 );
