@@ -110,14 +110,14 @@ try {
   await db.query('vacuum analyze outbox');
   const ingestStarted = performance.now();
   const phases = { readMs: 0, deliverMs: 0, commitMs: 0 };
-  const loop = async () => {
+  const loop = async (index: number) => {
     for (;;) {
-      const r = await relayOnce(db, warehouse);
+      const r = await relayOnce(db, warehouse, { partition: { index, count: loops } });
       for (const k of ['readMs', 'deliverMs', 'commitMs'] as const) phases[k] += r.timings?.[k] ?? 0;
       if (r.relayed + r.rejected === 0) return;
     }
   };
-  await Promise.all(Array.from({ length: loops }, () => loop()));
+  await Promise.all(Array.from({ length: loops }, (_, i) => loop(i)));
   const ingestS = seconds(ingestStarted);
   const relayed = Number(
     (

@@ -1,8 +1,9 @@
 // The outbox relay process: moves events from the PostgreSQL outbox into the warehouse, batch by batch.
 // It is its own process rather than a loop in the Temporal worker: it has a different failure mode (the
 // warehouse being away must not slow workflow tasks), it scales differently (one or two loops, not many
-// task slots), and a restart of either never disturbs the other. Several relays may run: SKIP LOCKED
-// hands each batch to one of them.
+// task slots), and a restart of either never disturbs the other. Each loop relays its own partition of
+// the outbox (outbox_id modulo loops); a second relay process is safe (it waits on claimed rows, then
+// skips them) but adds nothing.
 import { loadConfig, redactUrl } from '../../core/config.ts';
 import { createPool } from '../../core/db/pool.ts';
 import { createProcessLogger } from '../../core/log.ts';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     let failures = 0;
     while (!stopping) {
       try {
-        const r = await relayOnce(db, warehouse);
+        const r = await relayOnce(db, warehouse, { partition: { index: n, count: loops } });
         failures = 0;
         totals.relayed += r.relayed;
         totals.rejected += r.rejected;

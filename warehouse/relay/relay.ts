@@ -15,8 +15,8 @@ import {
 } from './rows.ts';
 
 /**
- * The outbox relay: reads unpublished outbox events in batches, writes them to the warehouse, then marks
- * them published, all while holding the batch's row locks in one PostgreSQL transaction.
+ * The outbox relay: claims unpublished outbox events in batches (marking them published, uncommitted),
+ * writes them to the warehouse, then commits, all in one PostgreSQL transaction holding the rows' locks.
  *
  * At least once: a crash after the warehouse insert and before the commit leaves the events unpublished,
  * so the next run sends them again. Exactly once in the warehouse: every raw table is a ReplacingMergeTree
@@ -40,6 +40,8 @@ export interface RelayOptions {
   batchMax?: number;
   /** Test hook: runs after the warehouse insert and before PostgreSQL commits (a crash there). */
   afterInsert?: () => Promise<void>;
+  /** This loop's share of the outbox: events whose outbox_id modulo count is index. Default: all. */
+  partition?: { index: number; count: number };
 }
 
 type Client = pg.PoolClient;
@@ -195,28 +197,34 @@ export async function relayOnce(
   const t0 = performance.now();
   try {
     await client.query('begin');
+    // Claim the batch by marking it published: one write per row, and the row stays locked (and, to every
+    // other reader, unpublished) until this transaction commits after the warehouse insert. A second relay on
+    // the same rows waits, then skips them (published_at is re-checked); loops on different partitions
+    // (outbox_id modulo count) never meet.
+    const { index, count } = options.partition ?? { index: 0, count: 1 };
     const { rows } = await client.query<{
       outbox_id: bigint;
       topic: string;
       payload: unknown;
       created_at: Date;
     }>(
-      `select outbox_id, topic, payload, created_at from outbox
-        where published_at is null order by outbox_id limit $1 for update skip locked`,
-      [batchMax],
+      `update outbox set published_at = now()
+        where published_at is null and outbox_id in (
+                select outbox_id from outbox
+                 where published_at is null and outbox_id % $2 = $3
+                 order by outbox_id limit $1)
+       returning outbox_id, topic, payload, created_at`,
+      [batchMax, count, index],
     );
     if (rows.length === 0) {
       await client.query('commit');
       return { relayed: 0, rejected: 0, rows: {} };
     }
-    const events = toEvents(rows);
+    const events = toEvents(rows).sort((a, b) => (a.outboxId < b.outboxId ? -1 : 1));
     const t1 = performance.now();
     const { rejects, rows: written } = await deliver(client, warehouse, events);
     const t2 = performance.now();
     await options.afterInsert?.();
-    await client.query(`update outbox set published_at = now() where outbox_id = any($1::bigint[])`, [
-      events.map((e) => e.outboxId.toString()),
-    ]);
     if (rejects.size > 0) {
       const ids = [...rejects.keys()];
       await client.query(
