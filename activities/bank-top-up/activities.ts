@@ -20,6 +20,7 @@ export interface BankTopUpDeps {
 const noBank: BankGateway = {
   debit: () =>
     Promise.reject(ApplicationFailure.nonRetryable('BANK_GATEWAY_URL is not set', 'bank_not_configured')),
+  statement: () => Promise.reject(new Error('BANK_GATEWAY_URL is not set')),
   refund: () =>
     Promise.reject(ApplicationFailure.nonRetryable('BANK_GATEWAY_URL is not set', 'bank_not_configured')),
 };

@@ -1,4 +1,11 @@
-import type { BankGateway, DebitRequest, DebitResult, RefundRequest, RefundResult } from './port.ts';
+import type {
+  BankGateway,
+  DebitRequest,
+  DebitResult,
+  RefundRequest,
+  RefundResult,
+  StatementLine,
+} from './port.ts';
 import { BankProtocolError, BankUnavailableError } from './port.ts';
 
 export interface HttpBankGatewayOptions {
@@ -55,6 +62,30 @@ export function createHttpBankGateway(options: HttpBankGatewayOptions): BankGate
   }
 
   return {
+    async statement(since: Date): Promise<StatementLine[]> {
+      let response: Response;
+      try {
+        response = await fetch(
+          new URL(`/v1/debits?since=${encodeURIComponent(since.toISOString())}`, options.baseUrl),
+          {
+            headers: { authorization: `Bearer ${options.apiKey}` },
+            signal: AbortSignal.timeout(timeoutMs),
+          },
+        );
+      } catch (error) {
+        throw new BankUnavailableError(`bank statement: no answer (${(error as Error).message})`);
+      }
+      if (!response.ok) throw new BankUnavailableError(`bank statement: ${response.status}`);
+      const { debits } = (await response.json()) as { debits: StatementLine[] };
+      return debits.map(({ debitId, reference, amountFen, refundedFen, createdAt }) => ({
+        debitId,
+        reference,
+        amountFen,
+        refundedFen,
+        createdAt,
+      }));
+    },
+
     async debit(request: DebitRequest, signal?: AbortSignal): Promise<DebitResult> {
       const result = await post(
         '/v1/debits',

@@ -10,6 +10,16 @@ export interface BankGateway {
   /** `signal` aborts the call (an activity cancelled by a stopping worker). */
   debit(request: DebitRequest, signal?: AbortSignal): Promise<DebitResult>;
   refund(request: RefundRequest, signal?: AbortSignal): Promise<RefundResult>;
+  /** The bank's statement: every debit since a time, with what was refunded of it (for 圈存对账). */
+  statement(since: Date): Promise<StatementLine[]>;
+}
+
+export interface StatementLine {
+  debitId: string;
+  reference: string;
+  amountFen: number;
+  refundedFen: number;
+  createdAt: string;
 }
 
 export interface DebitRequest {

@@ -165,11 +165,16 @@ export async function startBankSimulator(
         });
       return answer;
     }
-    if (route === 'GET /v1/debits')
+    if (route === 'GET /v1/debits') {
+      const since = url.searchParams.get('since') ?? '';
       return {
         status: 200,
-        body: { debits: [...bank.debits.values()], refunds: [...bank.refunds.values()] },
+        body: {
+          debits: [...bank.debits.values()].filter((d) => d.createdAt >= since),
+          refunds: [...bank.refunds.values()].filter((r) => r.createdAt >= since),
+        },
       };
+    }
     const debitMatch = /^GET \/v1\/debits\/([A-Za-z0-9_]+)$/.exec(route);
     if (debitMatch) {
       const debit = bank.debits.get(debitMatch[1]!);

@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { workflowBundle } from '../../worker/bundle.ts';
+import { reconcileTopUps } from '../../core/bank/reconciliation.ts';
 import type { BankTopUpResult, BankTopUpState } from '../../workflows/bank-top-up/workflow.ts';
 import { queryNames } from '../../workflows/names.ts';
 import { scopedLedgerCheck } from '../ledger/fixture.ts';
@@ -24,6 +25,7 @@ import { startTopUpStack, type TopUpStack } from '../bank/top-up-stack.ts';
 const historiesDir = path.join(import.meta.dirname, 'histories');
 let stack: TopUpStack;
 let worker: { stop(): Promise<void> } | undefined;
+const suiteStarted = new Date();
 
 beforeAll(async () => {
   stack = await startTopUpStack('test-bank-top-up');
@@ -327,6 +329,46 @@ describe('the bank misbehaves', () => {
       unbalanced: [],
       belowFloor: [],
     });
+  });
+});
+
+describe('圈存对账', () => {
+  test("the bank's statement matches the top-up records and the ledger, line by line", async () => {
+    const answer = await stack.app.inject({
+      method: 'GET',
+      url: `/api/bank-top-ups/reconciliation?since=${encodeURIComponent(suiteStarted.toISOString())}`,
+    });
+    expect(answer.statusCode, answer.body).toBe(200);
+    const report = answer.json();
+    // Every debit of this suite so far: approvals, the faulty bank, the compensated one (kept 0, credited 0).
+    expect(report.matched).toBeGreaterThanOrEqual(5);
+    expect(report.issues.filter((i: { issue: string }) => i.issue !== 'bank_callback_missing')).toEqual([]);
+    // A debit the bank has and we do not, and one the bank kept more of than the ledger credited.
+    const stray = {
+      debitId: 'dbt_stray',
+      reference: 'elsewhere',
+      amountFen: 100,
+      refundedFen: 0,
+      createdAt: '',
+    };
+    const { rows } = await stack.db.query(
+      `select bank_debit_id from bank_top_ups where status = 'refunded' and created_at >= $1 limit 1`,
+      [suiteStarted],
+    );
+    const refunded = {
+      ...stray,
+      debitId: rows[0].bank_debit_id as string,
+      amountFen: 5_000,
+      refundedFen: 4_000,
+    };
+    const checked = await reconcileTopUps(stack.db, [stray, refunded], suiteStarted);
+    expect(checked.issues.map((i) => [i.issue, i.debitId])).toEqual(
+      expect.arrayContaining([
+        ['bank_debit_without_top_up', 'dbt_stray'],
+        ['bank_kept_differs_from_ledger', refunded.debitId],
+        ['top_up_debit_missing_at_bank', expect.stringMatching(/^dbt_/)],
+      ]),
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { bindParent, findBoundCard } from '../../../core/bank/bindings.ts';
-import { bankCallbackPath } from '../../../core/bank/from-config.ts';
+import { bankCallbackPath, bankGatewayFromConfig } from '../../../core/bank/from-config.ts';
+import { reconcileTopUps } from '../../../core/bank/reconciliation.ts';
 import { verifyBankSignature } from '../../../core/bank/callback-signature.ts';
 import { maxAmountFenNumber } from '../../../core/ledger/money.ts';
 import {
@@ -170,6 +171,28 @@ export async function topUpRoutes(app: FastifyInstance): Promise<void> {
         if (answer.started) started.push(answer.workflowId);
       }
       return { cardsBelowThreshold: cards.length, started };
+    },
+  );
+
+  app.get<{ Querystring: { since: string } }>(
+    '/api/bank-top-ups/reconciliation',
+    {
+      schema: {
+        summary: "圈存对账: the bank's statement against the top-up records and the ledger",
+        tags: ['bank top-ups'],
+        querystring: {
+          type: 'object',
+          required: ['since'],
+          additionalProperties: false,
+          properties: { since: { type: 'string', format: 'date-time' } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const bank = bankGatewayFromConfig(app.config);
+      if (!bank) return reply.status(503).send(error('bank_not_configured', 'BANK_GATEWAY_URL is not set'));
+      const since = new Date(request.query.since);
+      return reconcileTopUps(app.db, await bank.statement(since), since);
     },
   );
 
