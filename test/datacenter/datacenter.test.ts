@@ -203,9 +203,12 @@ describe('the outbox relay', () => {
       `insert into outbox (topic, aggregate_key, payload) values
          ('swipe.recorded', $1, jsonb_build_object('terminalId', $1::text, 'terminalSeq', 1, 'cardNo', 'AB', 'kind', 'teleport', 'swipedAt', now())),
          ('nonsense.topic', $1, '{}'::jsonb),
-         ('ledger.purchase', $1, '{"transactionId": "999999999999"}'::jsonb)
+         ('ledger.purchase', $1, '{"transactionId": "999999999999"}'::jsonb),
+         -- Another module's money event (any topic with a transactionId) is a ledger event, not malformed.
+         ('cards.account_closed_payout', $1, jsonb_build_object('transactionId',
+            (select transaction_id::text from ledger_transactions where merchant_id = $2 order by transaction_id limit 1)))
        returning outbox_id`,
-      [school.gate],
+      [school.gate, school.canteenId],
     );
     expect((await post(school.gate, [swipe(21, 2, 'gate_in', '18:30')])).statusCode).toBe(200);
     // Three relays at once, two on halves of the outbox and one on all of it: each event is handled once.

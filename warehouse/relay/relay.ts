@@ -46,11 +46,20 @@ export interface RelayOptions {
 
 type Client = pg.PoolClient;
 
+/**
+ * A money event: every event the ledger's writer stores carries its transactionId, whatever its topic
+ * (ledger.purchase, cards.account_closed_payout, ...), and the warehouse takes the transaction itself from
+ * the book of record.
+ */
+const isLedgerEvent = (e: OutboxEvent) =>
+  e.topic.startsWith('ledger.') ||
+  (e.payload !== null && typeof e.payload === 'object' && 'transactionId' in e.payload);
+
 async function readLedger(client: Client, events: OutboxEvent[]) {
   const ids = [
     ...new Set(
       events
-        .filter((e) => e.topic.startsWith('ledger.'))
+        .filter(isLedgerEvent)
         .map((e) => e.payload.transactionId)
         .filter((id): id is string | number => /^[0-9]{1,18}$/.test(String(id)))
         .map(String),
@@ -104,12 +113,12 @@ export async function routeEvents(client: Client, events: OutboxEvent[]): Promis
     if (e.payload === null || typeof e.payload !== 'object' || Array.isArray(e.payload))
       r = { ok: false, reason: 'payload is not a JSON object' };
     else if (e.topic === 'swipe.recorded') r = routeSwipe(e);
-    else if (e.topic.startsWith('ledger.')) {
+    else if (e.topic.startsWith('dim.')) r = routeDimension(e);
+    else if (e.topic === 'purse.report') r = routePurseReport(e);
+    else if (isLedgerEvent(e)) {
       const id = String(e.payload.transactionId);
       r = routeLedger(e, ledger.transactions.get(id), ledger.postings.get(id) ?? []);
-    } else if (e.topic.startsWith('dim.')) r = routeDimension(e);
-    else if (e.topic === 'purse.report') r = routePurseReport(e);
-    else r = { ok: false, reason: `unknown topic ${e.topic}` };
+    } else r = { ok: false, reason: `unknown topic ${e.topic}` };
     routed.set(e.outboxId, r);
   }
   return routed;
