@@ -23,6 +23,12 @@ export const basicFileBytes = 112;
 const purseMaxFen = 0x7fffffff;
 const logRecordsMax = 10;
 
+/** Faults a test can build into a card: another ATR (an unknown card), a truncated GET DATA answer. */
+export interface CardFaults {
+  atrHex?: string;
+  shortGetData?: boolean;
+}
+
 interface PendingTransaction {
   kind: 'load' | 'purchase';
   amount: number;
@@ -57,7 +63,15 @@ export class VirtualCpuCard {
   /** For tests: how many APDUs this card has answered, so one can be pulled out "mid-issue". */
   apduCount = 0;
 
-  constructor(options: { chipSerial: Buffer; transportKey: SecretKey; algorithm?: Algorithm }) {
+  private readonly faults: CardFaults;
+
+  constructor(options: {
+    chipSerial: Buffer;
+    transportKey: SecretKey;
+    algorithm?: Algorithm;
+    faults?: CardFaults;
+  }) {
+    this.faults = options.faults ?? {};
     if (options.chipSerial.length !== 8) throw new Error('chip serial must be 8 bytes');
     this.chipSerial = Buffer.from(options.chipSerial);
     this.algorithm = options.algorithm ?? 'sm4';
@@ -66,6 +80,7 @@ export class VirtualCpuCard {
 
   /** ATR: direct convention, T=1, historical bytes "ONECARD01". */
   atr(): Buffer {
+    if (this.faults.atrHex) return Buffer.from(this.faults.atrHex, 'hex');
     const t0 = 0x80 | atrHistorical.length;
     const body = Buffer.concat([Buffer.of(t0, 0x80, 0x01), atrHistorical]);
     let tck = 0;
@@ -103,7 +118,9 @@ export class VirtualCpuCard {
       case ins.select:
         return this.select(command);
       case ins.getData:
-        return response(sw.ok, Buffer.concat([this.chipSerial, Buffer.of(this.state)]));
+        return this.faults.shortGetData
+          ? response(sw.ok, this.chipSerial.subarray(0, 3))
+          : response(sw.ok, Buffer.concat([this.chipSerial, Buffer.of(this.state)]));
       case ins.getChallenge:
         this.challenge = randomBytes(8);
         return response(sw.ok, this.challenge);

@@ -78,7 +78,7 @@ export async function connectCard(
           pcsc.SCARD_SHARE_SHARED,
           pcsc.SCARD_PROTOCOL_T0 | pcsc.SCARD_PROTOCOL_T1,
         );
-        return channel(reader.name, card, context);
+        return channel(reader.name, card, context, pcsc.SCARD_LEAVE_CARD);
       }
       if (Date.now() > deadline)
         throw new OfficeRefusal(
@@ -96,7 +96,12 @@ export async function connectCard(
   }
 }
 
-function channel(readerName: string, typed: CardInterface, context: ContextInterface): CardChannel {
+function channel(
+  readerName: string,
+  typed: CardInterface,
+  context: ContextInterface,
+  leaveCard: number,
+): CardChannel {
   return {
     readerName,
     atr: Buffer.from(typed.atr ?? Buffer.alloc(0)),
@@ -125,7 +130,8 @@ function channel(readerName: string, typed: CardInterface, context: ContextInter
     },
     close() {
       try {
-        typed.disconnect();
+        // Leave the card powered: a reset would make pcscd ask the card for its ATR again.
+        typed.disconnect(leaveCard);
       } catch {
         // already gone with the card
       }

@@ -15,17 +15,19 @@ import { loadKek, type Kek } from '../../core/keys/kek.ts';
 import { SecretKey } from '../../core/keys/secret.ts';
 import { ensureMerchantAccount } from '../../core/ledger/registry.ts';
 import { uploadOfflineRecords } from '../../core/ledger/offline/upload.ts';
-import { VirtualCpuCard } from '../../drivers/cpu-card/virtual-card.ts';
+import type { CardFaults } from '../../drivers/cpu-card/virtual-card.ts';
+import { VirtualCardInWorker } from '../../drivers/pcsc/virtual-card-host.ts';
 import { OneCardSession } from '../../drivers/cpu-card/session.ts';
 import { startPrivatePcscd, type PrivatePcscd } from '../../drivers/pcsc/private-pcscd.ts';
 import { connectCard, listReaders, type CardChannel } from '../../drivers/pcsc/reader.ts';
-import { VpcdCardSlot } from '../../drivers/pcsc/vpcd-card.ts';
 import { stackConfig } from '../support/env.ts';
 
 let pool: Pool;
 let kek: Kek;
 let pcscd: PrivatePcscd;
-let slot: VpcdCardSlot;
+/** The card in the reader now; every card made, so afterAll stops their threads. */
+let current: VirtualCardInWorker | undefined;
+const made: VirtualCardInWorker[] = [];
 const tag = randomBytes(3).toString('hex').toUpperCase();
 const schoolId = `PC-${tag}`;
 const pos = `${schoolId}-POS`;
@@ -54,8 +56,21 @@ async function blankCard(algorithm: Algorithm = 'sm4') {
     actor: 'card-factory',
     reason: 'test blank card',
   });
-  return new VirtualCpuCard({ chipSerial, transportKey: key, algorithm });
+  return startCard({ chipSerial, transportKey: key, algorithm });
 }
+
+/** A card that is not this bureau's: a random transport key, optionally with faults. */
+async function foreignCard(faults: CardFaults = {}) {
+  return startCard({ chipSerial: randomBytes(8), transportKey: new SecretKey(randomBytes(16)), faults });
+}
+
+async function startCard(options: Omit<Parameters<typeof VirtualCardInWorker.start>[0], 'vpcdPort'>) {
+  const card = await VirtualCardInWorker.start({ ...options, vpcdPort: pcscd.vpcdPort });
+  made.push(card);
+  return card;
+}
+
+const balanceOf = async (card: VirtualCardInWorker) => (await card.state()).balanceFen;
 
 async function newHolder() {
   const holder = await step<{ cardholderId: number }>((ctx) =>
@@ -82,16 +97,22 @@ async function readerShows(atr: Buffer | undefined) {
   }
 }
 
-/** Inserts the card into the vpcd slot and connects to it through pcscd. */
-async function present(card: VirtualCpuCard): Promise<CardChannel> {
-  slot.remove();
+/** Puts the card into the reader (taking out whatever is there) and waits until pcscd shows it. */
+async function insert(card: VirtualCardInWorker): Promise<void> {
+  await current?.remove();
   await readerShows(undefined);
-  await slot.insert(card);
-  await readerShows(card.atr());
+  await card.insert();
+  current = card;
+  await readerShows(card.atr);
+}
+
+/** Inserts the card and connects to it through pcscd. */
+async function present(card: VirtualCardInWorker): Promise<CardChannel> {
+  await insert(card);
   return connectCard({ readerName: pcscd.readerName, timeoutMs: 10_000 });
 }
 
-async function withCard<T>(card: VirtualCpuCard, fn: (channel: CardChannel) => Promise<T>): Promise<T> {
+async function withCard<T>(card: VirtualCardInWorker, fn: (channel: CardChannel) => Promise<T>): Promise<T> {
   const channel = await present(card);
   try {
     return await fn(channel);
@@ -104,7 +125,6 @@ beforeAll(async () => {
   pool = createPool(stackConfig().DATABASE_URL);
   kek = loadKek();
   pcscd = await startPrivatePcscd();
-  slot = new VpcdCardSlot(pcscd.vpcdPort);
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -136,7 +156,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  slot?.remove();
+  for (const card of made) await card.stop();
   await pcscd?.stop();
   await pool?.end();
 });
@@ -146,7 +166,7 @@ describe('the PC/SC stack', () => {
     const card = await blankCard();
     await withCard(card, async (channel) => {
       expect(channel.readerName).toContain(pcscd.readerName);
-      expect(channel.atr).toEqual(card.atr());
+      expect(channel.atr).toEqual(card.atr);
     });
     const readers = await listReaders();
     expect(readers.map((r) => r.name).join()).toContain(pcscd.readerName);
@@ -183,7 +203,7 @@ describe('issue, load and purchase end to end', () => {
         }),
       );
       expect(loaded).toMatchObject({ cardNo, balanceFenAfter: 5000n, replayed: false });
-      expect(card.purseBalanceFen).toBe(5000);
+      expect(await balanceOf(card)).toBe(5000);
 
       // A POS with a PSAM: the school's purchase key, diversified by the card number, runs the purchase.
       const psam = await issuePsam(pool, kek, {
@@ -238,7 +258,7 @@ describe('issue, load and purchase end to end', () => {
            join card_purses p on p.card_no = c.card_no where c.card_no = $1`,
         [cardNo],
       );
-      expect(card.purseBalanceFen).toBe(3766);
+      expect(await balanceOf(card)).toBe(3766);
       expect(rows[0]).toEqual({ wallet: 3766n, mirror: 3766n, counter: 1 });
     },
   );
@@ -250,7 +270,7 @@ describe('a card pulled out, unknown cards, wrong keys', () => {
     const cardholderId = await newHolder();
     const requestId = id();
     const channel = await present(card);
-    slot.removeAfterApdus = card.apduCount + 6; // during the key writes
+    await card.removeAfterApdus(6); // during the key writes
     await expect(
       issueOnReader(pool, kek, channel, { requestId, operatorId: 'office-1', spec: { cardholderId } }),
     ).rejects.toMatchObject({ code: 'card_was_removed' });
@@ -281,7 +301,7 @@ describe('a card pulled out, unknown cards, wrong keys', () => {
     const requestId = id();
     const channel = await present(card);
     // SELECT, GET DATA, GET CHALLENGE, EXTERNAL AUTH, 4 keys, 2 binary writes, external-auth key: then out.
-    slot.removeAfterApdus = card.apduCount + 11;
+    await card.removeAfterApdus(11);
     await expect(
       issueOnReader(pool, kek, channel, { requestId, operatorId: 'o', spec: { cardholderId } }),
     ).rejects.toMatchObject({
@@ -299,7 +319,7 @@ describe('a card pulled out, unknown cards, wrong keys', () => {
     const cardholderId = await newHolder();
     const requestId = id();
     const channel = await present(card);
-    slot.removeAfterApdus = card.apduCount + 5;
+    await card.removeAfterApdus(5);
     await expect(
       issueOnReader(pool, kek, channel, { requestId, operatorId: 'o', spec: { cardholderId } }),
     ).rejects.toThrow();
@@ -317,12 +337,7 @@ describe('a card pulled out, unknown cards, wrong keys', () => {
   });
 
   test('an unknown card is named by its ATR', async () => {
-    class OtherCard extends VirtualCpuCard {
-      override atr() {
-        return Buffer.from('3B8F8001804F0CA000000306030001000000006A', 'hex');
-      }
-    }
-    const other = new OtherCard({ chipSerial: randomBytes(8), transportKey: new SecretKey(randomBytes(16)) });
+    const other = await foreignCard({ atrHex: '3B8F8001804F0CA000000306030001000000006A' });
     await withCard(other, async (channel) => {
       await expect(OneCardSession.open(channel)).rejects.toMatchObject({
         code: 'card_is_unknown',
@@ -332,10 +347,7 @@ describe('a card pulled out, unknown cards, wrong keys', () => {
   });
 
   test('a card from another issuer fails external authentication, with no key in the message', async () => {
-    const foreign = new VirtualCpuCard({
-      chipSerial: randomBytes(8),
-      transportKey: new SecretKey(randomBytes(16)),
-    });
+    const foreign = await foreignCard();
     const cardholderId = await newHolder();
     const requestId = id();
     const error = await withCard(foreign, (ch) =>
@@ -352,14 +364,7 @@ describe('a card pulled out, unknown cards, wrong keys', () => {
   });
 
   test('a malformed answer is named', async () => {
-    class ShortCard extends VirtualCpuCard {
-      override process(apdu: Buffer) {
-        const answer = super.process(apdu);
-        return apdu[1] === 0xca ? Buffer.concat([answer.subarray(0, 3), answer.subarray(-2)]) : answer;
-      }
-    }
-    const chipSerial = randomBytes(8);
-    const short = new ShortCard({ chipSerial, transportKey: new SecretKey(randomBytes(16)) });
+    const short = await foreignCard({ shortGetData: true });
     await withCard(short, async (channel) => {
       const session = await OneCardSession.open(channel);
       await expect(session.chipInfo()).rejects.toMatchObject({
@@ -408,7 +413,7 @@ describe('a card pulled out, unknown cards, wrong keys', () => {
       [cardNo],
     );
     expect(rows[0].balance_fen).toBe(0n);
-    expect(card.purseBalanceFen).toBe(0);
+    expect(await balanceOf(card)).toBe(0);
   });
 });
 
@@ -432,10 +437,7 @@ describe('the read-card command', () => {
     await withCard(card, (ch) =>
       issueOnReader(pool, kek, ch, { requestId: id(), operatorId: 'o', spec: { cardholderId } }),
     );
-    slot.remove();
-    await readerShows(undefined);
-    await slot.insert(card);
-    await readerShows(card.atr());
+    await insert(card);
     const read = await run({ PCSCLITE_CSOCK_NAME: pcscd.socketPath }, ['--reader', pcscd.readerName]);
     expect(read.code, read.stderr).toBe(0);
     expect(JSON.parse(read.stdout)).toMatchObject({
