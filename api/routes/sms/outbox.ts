@@ -18,7 +18,7 @@ export async function outboxRoutes(
     from: string;
   },
 ): Promise<void> {
-  app.get<{ Querystring: { phone?: string; limit?: number } }>(
+  app.get<{ Querystring: { phone?: string; limit?: string } }>(
     '/api/sms/outbox',
     {
       schema: {
@@ -27,7 +27,8 @@ export async function outboxRoutes(
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { phone, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+          // Query strings are not coerced by this API's schema settings: the limit is read from digits.
+          properties: { phone, limit: { type: 'string', pattern: '^(500|[1-4]?[0-9]{1,2})$' } },
         },
       },
     },
@@ -37,7 +38,7 @@ export async function outboxRoutes(
                 status, outcome, created_at as "createdAt"
            from sms_messages where $1::text is null or to_phone = $1 or from_phone = $1
           order by message_id desc limit $2`,
-        [request.query.phone ?? null, request.query.limit ?? 50],
+        [request.query.phone ?? null, Number(request.query.limit ?? 50) || 50],
       );
       return { mode: options.signing.mode, messages: rows };
     },

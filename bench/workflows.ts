@@ -1,0 +1,234 @@
+// `npm run bench -- workflows [--top-ups 1000] [--concurrency 50]`
+//
+// Bank top-ups approved by SMS, end to end on one machine: the embedded stack (PostgreSQL, Temporal dev
+// server in memory, warehouse) on free ports under var/bench/workflows (wiped), the API and a worker
+// in-process, the bank simulator as its own process, SMS in outbox mode (the default). The clock runs from
+// the first start request until every top-up has completed: each is started through the API, its code is
+// read from the outbox, and the parent's `Y <code>` goes through the signed inbound webhook. The goal is
+// 1,000 top-ups started and approved within 60 s. The last line is
+// {"freezeToBlacklistP99Ms":…,"topUpsPerS":…}; the freeze half belongs to the lost-card workflow and is
+// null until that workflow exists.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { buildApp } from '../api/app.ts';
+import { createHttpBankGateway } from '../core/bank/http-gateway.ts';
+import { createPool } from '../core/db/pool.ts';
+import { checkLedger } from '../core/ledger/check.ts';
+import { ensureSchoolUnit, issueCard } from '../core/ledger/registry.ts';
+import { repoRoot } from '../core/paths.ts';
+import { createOutboxSender } from '../core/sms/sender.ts';
+import { createWarehouseClient } from '../core/warehouse-client.ts';
+import { freePort } from '../system/ports.ts';
+import { startStack } from '../system/stack.ts';
+import { createWorker } from '../worker/worker.ts';
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index > 0 ? Number(process.argv[index + 1]) : fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`--${name} must be a positive whole number`);
+    process.exit(2);
+  }
+  return value;
+}
+const topUpCount = option('top-ups', 1_000);
+const concurrency = option('concurrency', 50);
+const say = (line: string) => console.log(`[bench workflows] ${line}`);
+
+const varDir = path.join(repoRoot, 'var', 'bench', 'workflows');
+fs.rmSync(varDir, { recursive: true, force: true });
+fs.mkdirSync(varDir, { recursive: true, mode: 0o755 });
+process.env.ONECARD_VAR_DIR = varDir;
+process.env.ONECARD_LOG_STDOUT = '0';
+const log = fs.createWriteStream(path.join(varDir, 'output.log'));
+const taskQueue = 'bench-workflows';
+
+const stack = await startStack({
+  varDir,
+  host: '127.0.0.1',
+  ports: {
+    postgres: await freePort(),
+    temporal: await freePort(),
+    temporalUi: await freePort(),
+    warehouse: await freePort(),
+    api: await freePort(),
+  },
+  external: {},
+  processes: { worker: false, api: false },
+  temporalInMemory: true,
+  sink: (name, line) => log.write(`${name} ${line}\n`),
+  progress: say,
+});
+
+const apiKey = `bk_${randomBytes(16).toString('hex')}`;
+const callbackSecret = randomBytes(24).toString('hex');
+const apiPort = await freePort();
+const publicBaseUrl = `http://127.0.0.1:${apiPort}`;
+const bankProcess = spawn(process.execPath, ['--import', 'tsx', 'drivers/bank-simulator/main.ts'], {
+  cwd: repoRoot,
+  env: {
+    ...process.env,
+    BANK_API_KEY: apiKey,
+    BANK_CALLBACK_SECRET: callbackSecret,
+    BANK_SIM_CALLBACK_URL: `${publicBaseUrl}/api/bank/callbacks`,
+    BANK_SIM_PORT: '0',
+  },
+  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+});
+const bankUrl = await new Promise<string>((resolve, reject) => {
+  bankProcess.on('message', (m: { type?: string; url?: string }) => m.type === 'ready' && resolve(m.url!));
+  bankProcess.once('exit', (code) => reject(new Error(`the bank simulator exited with ${code}`)));
+});
+
+const config = {
+  ...stack.env,
+  API_PORT: apiPort,
+  LOG_LEVEL: 'warn',
+  TEMPORAL_TASK_QUEUE: taskQueue,
+  PUBLIC_BASE_URL: publicBaseUrl,
+  BANK_GATEWAY_URL: bankUrl,
+  BANK_API_KEY: apiKey,
+  BANK_CALLBACK_SECRET: callbackSecret,
+};
+const app = await buildApp(config, pino({ level: 'warn' }));
+await app.listen({ host: '127.0.0.1', port: apiPort });
+const db = createPool(stack.env.DATABASE_URL, { max: 10 });
+const workerDb = createPool(stack.env.DATABASE_URL, { max: 20 });
+const warehouse = createWarehouseClient(stack.env.CLICKHOUSE_URL);
+const { worker, connection } = await createWorker({
+  address: stack.env.TEMPORAL_ADDRESS,
+  taskQueue,
+  deps: {
+    db: workerDb,
+    warehouse,
+    sms: createOutboxSender(workerDb),
+    bank: createHttpBankGateway({
+      baseUrl: bankUrl,
+      apiKey,
+      callbackUrl: `${publicBaseUrl}/api/bank/callbacks`,
+    }),
+  },
+  log: pino({ level: 'warn' }),
+});
+const running = worker.run();
+
+// One school, one card per top-up, each bound to its own parent phone and bank card.
+say(`preparing ${topUpCount} cards, parents and bank cards`);
+const schoolId = `BENCH-${randomBytes(3).toString('hex').toUpperCase()}`;
+await db.query(
+  `insert into schools (school_id, name, district, kind) values ($1, '压测学校', '压测区', 'middle')`,
+  [schoolId],
+);
+await ensureSchoolUnit(db, schoolId);
+const { rows: holders } = await db.query<{ cardholder_id: bigint }>(
+  `insert into cardholders (school_id, kind, person_no, name, gender)
+   select $1, 'student', 'B' || g, '学生' || g, 'U' from generate_series(1, $2) g returning cardholder_id`,
+  [schoolId, topUpCount],
+);
+const cards = holders.map((holder, i) => ({
+  cardholderId: holder.cardholder_id,
+  cardNo: `B${String(i).padStart(11, '0')}`,
+  phone: `+86137${String(i).padStart(8, '0')}`,
+  token: `tok_bench_${String(i).padStart(8, '0')}`,
+}));
+await inBatches(cards, concurrency, async (card) => {
+  await issueCard(db, {
+    cardNo: card.cardNo,
+    cardholderId: card.cardholderId,
+    categoryId: 1,
+    expiresOn: '2099-12-31',
+  });
+  await db.query(
+    `insert into parent_bindings (card_no, guardian_phone, bank_card_token, top_up_amount_fen) values ($1, $2, $3, 5000)`,
+    [card.cardNo, card.phone, card.token],
+  );
+  await post(`${bankUrl}/sim/cards`, { cardToken: card.token, balanceFen: 1_000_000 }, `Bearer ${apiKey}`);
+});
+
+say(`starting and approving ${topUpCount} top-ups, ${concurrency} at a time`);
+const started = performance.now();
+await inBatches(cards, concurrency, async (card) => {
+  const start = await post(`${publicBaseUrl}/api/bank-top-ups`, {
+    cardNo: card.cardNo,
+    requestId: 'bench',
+    trigger: 'parent_request',
+  });
+  if (start.status !== 202) throw new Error(`start ${card.cardNo}: ${start.status}`);
+  const code = await codeFor(card.phone);
+  const replied = await post(`${publicBaseUrl}/api/sms/outbox/replies`, {
+    from: card.phone,
+    text: `Y ${code}`,
+  });
+  if (replied.status !== 202) throw new Error(`reply ${card.cardNo}: ${replied.status}`);
+});
+say(`all started and replied to after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+for (;;) {
+  const { rows } = await db.query<{ n: number }>(
+    `select count(*)::int as n from bank_top_ups where school_id = $1 and status = 'completed'`,
+    [schoolId],
+  );
+  if (rows[0]!.n >= topUpCount) break;
+  if (performance.now() - started > 600_000) throw new Error(`only ${rows[0]!.n} of ${topUpCount} completed`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const seconds = (performance.now() - started) / 1000;
+
+const ledger = await checkLedger(db);
+const { rows: moved } = await db.query<{ n: number }>(
+  `select count(*)::int as n from ledger_transactions t join cards c using (card_no) join cardholders h using (cardholder_id)
+    where h.school_id = $1 and t.kind = 'top_up'`,
+  [schoolId],
+);
+const statement = (await (
+  await fetch(`${bankUrl}/v1/debits`, { headers: { authorization: `Bearer ${apiKey}` } })
+).json()) as { debits: unknown[] };
+say(
+  `${topUpCount} top-ups in ${seconds.toFixed(1)} s; ledger top-ups ${moved[0]!.n}, bank debits ${statement.debits.length}, ` +
+    `ledger differences ${ledger.differences.length}, unbalanced ${ledger.unbalancedTransactions.length}`,
+);
+
+worker.shutdown();
+await running;
+await Promise.all([connection.close(), workerDb.end(), warehouse.close(), db.end(), app.close()]);
+bankProcess.kill('SIGTERM');
+await stack.stop();
+log.end();
+console.log(
+  JSON.stringify({ freezeToBlacklistP99Ms: null, topUpsPerS: Number((topUpCount / seconds).toFixed(1)) }),
+);
+process.exit(moved[0]!.n === topUpCount && statement.debits.length === topUpCount ? 0 : 1);
+
+async function codeFor(phone: string): Promise<string> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const answer = await fetch(`${publicBaseUrl}/api/sms/outbox?phone=${encodeURIComponent(phone)}&limit=5`);
+    const listed = (await answer.json()) as { messages?: Array<{ body: string }> };
+    if (!listed.messages) throw new Error(`the outbox answered ${answer.status}: ${JSON.stringify(listed)}`);
+    const { messages } = listed as { messages: Array<{ body: string }> };
+    const code = messages.map((m) => /Y (\d{6})/.exec(m.body)?.[1]).find(Boolean);
+    if (code) return code;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no request SMS reached ${phone}`);
+}
+
+async function post(url: string, body: unknown, authorization?: string): Promise<{ status: number }> {
+  const answer = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify(body),
+  });
+  await answer.arrayBuffer();
+  return { status: answer.status };
+}
+
+async function inBatches<T>(items: T[], width: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await run(items[next++]!);
+    }),
+  );
+}
