@@ -71,6 +71,7 @@ ORDER BY (unit_id, business_date, subject_code, posting_id);
 
 -- Every version of every dimension row (schools, merchants, terminals, cardholders, card_categories,
 -- cards) as the book of record changed it; staging keeps the latest, exceptions read the history.
+-- Partitioned by entity, not month: dimensions are small and always read whole.
 CREATE TABLE IF NOT EXISTS onecard.dimension_changes
 (
     event_id   UInt64,

@@ -49,6 +49,22 @@ export async function reportRoutes(app: FastifyInstance): Promise<void> {
             additionalProperties: false,
             properties: { ...properties, format: { type: 'string', enum: formats, default: 'json' } },
           },
+          response: {
+            200: {
+              description: 'JSON: the rows (64-bit integers and fen as strings); CSV or XLSX: the file',
+              type: 'object',
+              required: ['report', 'title', 'params', 'rows'],
+              properties: {
+                report: { type: 'string' },
+                title: { type: 'string' },
+                params: { type: 'object', additionalProperties: { type: 'string' } },
+                rows: { type: 'array', items: { type: 'object', additionalProperties: true } },
+              },
+            },
+            400: { $ref: 'Error#' },
+            413: { $ref: 'Error#' },
+            503: { $ref: 'Error#' },
+          },
         },
       },
       async (request, reply) => {
@@ -116,7 +132,26 @@ export async function reportRoutes(app: FastifyInstance): Promise<void> {
   for (const [name, report] of Object.entries(reports)) register(name, report);
   app.get(
     '/api/reports',
-    { schema: { summary: 'The reports and their parameters', tags: ['reports'] } },
+    {
+      schema: {
+        summary: 'The reports and their parameters',
+        tags: ['reports'],
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: { type: 'string' },
+                title: { type: 'string' },
+                params: { type: 'object', additionalProperties: { type: 'string' } },
+                formats: { type: 'array', items: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+    },
     async () =>
       Object.entries(reports).map(([name, r]) => ({
         name,
