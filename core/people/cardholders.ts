@@ -187,6 +187,32 @@ export async function setPhotoStep(ctx: OfficeContext, input: { cardholderId: bi
   return { cardholderId: input.cardholderId, mimeType: mime, bytes: input.content.length };
 }
 
+export const fingerprintBytesMax = 4096;
+
+/** 指纹信息: the template a fingerprint reader made (opaque bytes, written to the card at issue later). */
+export async function setFingerprintStep(
+  ctx: OfficeContext,
+  input: { cardholderId: bigint; template: Buffer },
+) {
+  if (input.template.length === 0 || input.template.length > fingerprintBytesMax)
+    throw new OfficeRefusal(
+      'invalid_input',
+      `fingerprintTemplate: ${input.template.length} bytes; a template has 1 to ${fingerprintBytesMax}`,
+    );
+  const { rows } = await ctx.client.query<{ school_id: string }>(
+    `update cardholders set fingerprint_template = $2, updated_at = now() where cardholder_id = $1 returning school_id`,
+    [input.cardholderId.toString(), input.template],
+  );
+  if (!rows[0]) throw new OfficeRefusal('cardholder_not_found', `no cardholder ${input.cardholderId}`);
+  await ctx.audit({
+    action: 'set_fingerprint',
+    schoolId: rows[0].school_id,
+    cardholderId: input.cardholderId,
+    detail: { bytes: input.template.length },
+  });
+  return { cardholderId: input.cardholderId, fingerprintBytes: input.template.length };
+}
+
 /** The card data of 卡信息结构 for one card: holder, card, status, never the PIN hash. */
 export async function cardInfo(client: Client, cardNo: string) {
   const { rows } = await client.query(

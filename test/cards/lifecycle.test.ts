@@ -258,6 +258,24 @@ describe('cardholders', () => {
   });
 });
 
+describe('fingerprints', () => {
+  test('a template is stored and shown only as present; an oversized one is refused', async () => {
+    const id = await newHolder('S-FP');
+    const cardNo = await issue(id);
+    expect((await card(cardNo)).hasFingerprint).toBe(false);
+    const ok = await post(`/api/card-office/cardholders/${id}/fingerprint`, {
+      fingerprintTemplateBase64: randomBytes(512).toString('base64'),
+    });
+    expect(ok.body).toMatchObject({ fingerprintBytes: 512 });
+    expect((await card(cardNo)).hasFingerprint).toBe(true);
+    const big = await post(`/api/card-office/cardholders/${id}/fingerprint`, {
+      fingerprintTemplateBase64: randomBytes(4100).toString('base64'),
+    });
+    expect(big.status).toBe(400);
+    expect(big.body.error.message).toBe('fingerprintTemplate: 4100 bytes; a template has 1 to 4096');
+  });
+});
+
 describe('card lifecycle', () => {
   test('issue: the card data of 卡信息结构, no PIN shown; a second user card is refused', async () => {
     const id = await newHolder('S-ISSUE');

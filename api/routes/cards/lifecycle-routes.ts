@@ -16,6 +16,7 @@ import { jsonSafe } from '../../../core/cards/office-command.ts';
 import {
   cardInfo,
   createCardholderStep,
+  setFingerprintStep,
   setPhotoStep,
   updateCardholderStep,
   type CardholderInput,
@@ -146,6 +147,37 @@ export async function lifecycleRoutes(app: FastifyInstance): Promise<void> {
           head: photoBase64.slice(0, 64),
         },
         run: (ctx) => setPhotoStep(ctx, { cardholderId, content }),
+      });
+    },
+  );
+
+  app.post<Body<{ fingerprintTemplateBase64: string }> & { Params: { cardholderId: string } }>(
+    '/api/card-office/cardholders/:cardholderId/fingerprint',
+    {
+      schema: {
+        summary: 'Store a cardholder’s fingerprint template (指纹信息), at most 4 KiB',
+        tags,
+        params: holderParams,
+        body: writeBody({ fingerprintTemplateBase64: { type: 'string', minLength: 4, maxLength: 5_500 } }, [
+          'fingerprintTemplateBase64',
+        ]),
+        response: okResponse,
+      },
+    },
+    async (request, reply) => {
+      const { requestId, operatorId, fingerprintTemplateBase64 } = request.body;
+      const cardholderId = BigInt(request.params.cardholderId);
+      const template = Buffer.from(fingerprintTemplateBase64, 'base64');
+      return app.officeStep(reply, {
+        requestKey: `fingerprint:${requestId}`,
+        kind: 'set_fingerprint',
+        operatorId,
+        content: {
+          cardholderId: String(cardholderId),
+          bytes: template.length,
+          head: fingerprintTemplateBase64.slice(0, 64),
+        },
+        run: (ctx) => setFingerprintStep(ctx, { cardholderId, template }),
       });
     },
   );
