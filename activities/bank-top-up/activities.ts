@@ -3,7 +3,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from '../../core/db/pool.ts';
 import { findBoundCard, type BoundCard } from '../../core/bank/bindings.ts';
 import { BankProtocolError, type BankGateway } from '../../core/bank/port.ts';
-import { codeMatches, hashCode, openTopUpRecord, updateTopUpRecord } from '../../core/bank/top-up-records.ts';
+import {
+  codeMatches,
+  hashCode,
+  openTopUpRecord,
+  topUpBankCard,
+  updateTopUpRecord,
+} from '../../core/bank/top-up-records.ts';
 import { closeCreditKey, creditWalletFromBank } from '../../core/bank/wallet-credit.ts';
 import type { SmsSender } from '../../core/sms/port.ts';
 import { createOutboxSender } from '../../core/sms/sender.ts';
@@ -57,6 +63,7 @@ export function createBankTopUpActivities(deps: BankTopUpDeps): BankTopUpActivit
         amountFen: input.amountFen,
         trigger: input.trigger,
         guardianPhone: card.guardianPhone,
+        bankCardToken: card.bankCardToken,
         codeHash: hashCode(input.workflowId, code),
       });
       const already = await db.query(`select 1 from sms_messages where idempotency_key = $1`, [key]);
@@ -116,11 +123,12 @@ export function createBankTopUpActivities(deps: BankTopUpDeps): BankTopUpActivit
     },
 
     async debitParentBankCard({ workflowId, cardNo, amountFen }) {
-      const card = await boundCard(db, cardNo);
+      // The card the parent approved, not whatever the binding says now: a retry must repeat its request.
+      const cardToken = (await topUpBankCard(db, workflowId)) ?? (await boundCard(db, cardNo)).bankCardToken;
       let result;
       try {
         result = await bank.debit(
-          { idempotencyKey: callKey(), cardToken: card.bankCardToken, amountFen, reference: workflowId },
+          { idempotencyKey: callKey(), cardToken, amountFen, reference: workflowId },
           cancellation(),
         );
       } catch (error) {

@@ -30,12 +30,13 @@ export async function openTopUpRecord(
     amountFen: number;
     trigger: 'low_balance' | 'parent_request';
     guardianPhone: string;
+    bankCardToken: string;
     codeHash: string;
   },
 ): Promise<void> {
   await db.query(
-    `insert into bank_top_ups (workflow_id, card_no, school_id, amount_fen, trigger, guardian_phone, code_hash, status)
-     values ($1, $2, $3, $4, $5, $6, $7, 'awaiting_reply') on conflict (workflow_id) do nothing`,
+    `insert into bank_top_ups (workflow_id, card_no, school_id, amount_fen, trigger, guardian_phone, code_hash, bank_card_token, status)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, 'awaiting_reply') on conflict (workflow_id) do nothing`,
     [
       record.workflowId,
       record.cardNo,
@@ -44,6 +45,7 @@ export async function openTopUpRecord(
       record.trigger,
       record.guardianPhone,
       record.codeHash,
+      record.bankCardToken,
     ],
   );
 }
@@ -77,6 +79,15 @@ export async function updateTopUpRecord(
       JSON.stringify(change.detail ?? {}),
     ],
   );
+}
+
+/** The bank card the parent was asked about, fixed when the request was sent. */
+export async function topUpBankCard(db: Pool, workflowId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ bank_card_token: string | null }>(
+    `select bank_card_token from bank_top_ups where workflow_id = $1`,
+    [workflowId],
+  );
+  return rows[0]?.bank_card_token ?? undefined;
 }
 
 export async function codeMatches(db: Pool, workflowId: string, code: string): Promise<boolean> {

@@ -232,6 +232,27 @@ describe('bank top-up approved by the parent (网银圈存)', () => {
   });
 });
 
+describe('a binding changed while the parent decides', () => {
+  test('the debit goes to the bank card the parent was asked about', async () => {
+    const fixture = await boundCard(stack);
+    const before = await movements(stack, fixture, 'none');
+    const workflowId = await startTopUp(stack, fixture);
+    const code = await codeSentTo(stack, fixture.phone);
+    const newToken = `${fixture.bankCardToken}_new`;
+    await stack.bank.call('POST', '/sim/cards', { cardToken: newToken, balanceFen: 100_000 });
+    const rebound = await stack.app.inject({
+      method: 'PUT',
+      url: `/api/parent-bindings/${fixture.cardNo}`,
+      payload: { guardianPhone: fixture.phone, bankCardToken: newToken },
+    });
+    expect(rebound.statusCode).toBe(200);
+    await stack.twilio.reply({ from: fixture.phone, body: `Y ${code}` });
+    expect(await result(workflowId)).toMatchObject({ phase: 'completed' });
+    expect((await movements(stack, fixture, workflowId)).bankBalanceFen).toBe(before.bankBalanceFen - 5_000);
+    expect((await stack.bank.call('GET', `/sim/cards/${newToken}`)).body.balanceFen).toBe(100_000);
+  });
+});
+
 describe('the low-balance trigger', () => {
   test('a scan starts one top-up a day for each card under its threshold; a card above it is refused', async () => {
     const low = await boundCard(stack, { lowBalanceThresholdFen: 2_000 });
