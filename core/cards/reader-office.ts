@@ -9,7 +9,7 @@ import { topUpCommand } from '../ledger/operations/top-up.ts';
 import { keyIndex } from '../../drivers/cpu-card/apdu.ts';
 import { OneCardSession } from '../../drivers/cpu-card/session.ts';
 import type { CardChannel } from '../../drivers/pcsc/reader.ts';
-import { insertCard, nextCardNo, resolveCardSpec, type CardSpec } from './lifecycle.ts';
+import { insertCard, lockCardRow, nextCardNo, resolveCardSpec, type CardSpec } from './lifecycle.ts';
 import { runOfficeCommand } from './office-command.ts';
 
 interface IssuanceRow {
@@ -18,7 +18,7 @@ interface IssuanceRow {
   chip_serial: string | null;
   state: 'reserved' | 'writing' | 'finished' | 'rolled_back';
   school_id: string;
-  spec: CardSpec & { algorithm: Algorithm };
+  spec: CardSpec & { algorithm: Algorithm; replacesCardNo?: string; reissueCount?: number };
 }
 
 /**
@@ -32,13 +32,23 @@ export async function issueOnReader(
   pool: Pool,
   kek: Kek,
   channel: CardChannel,
-  input: { requestId: string; operatorId: string; spec: CardSpec; algorithm?: Algorithm },
+  input: {
+    requestId: string;
+    operatorId: string;
+    spec: CardSpec;
+    algorithm?: Algorithm;
+    replacesCardNo?: string;
+  },
 ) {
   const requestKey = `reader-issue:${input.requestId}`;
   const algorithm = input.algorithm ?? 'sm4';
   const session = await OneCardSession.open(channel);
   const chip = await session.chipInfo();
-  const issuance = await reserve(pool, requestKey, chip.chipSerial, { ...input.spec, algorithm });
+  const issuance = await reserve(pool, requestKey, chip.chipSerial, {
+    ...input.spec,
+    algorithm,
+    replacesCardNo: input.replacesCardNo,
+  });
   if (issuance.state === 'finished') return replay(pool, requestKey, input);
 
   const keys = await cardKeySet(pool, kek, {
@@ -80,9 +90,9 @@ export async function issueOnReader(
       name: holder.name,
       categoryId: issuance.spec.categoryId ?? holder.default_category ?? 1,
       expiresOn: issuance.spec.expiresOn!,
-      reissueCount: 0,
+      reissueCount: issuance.spec.reissueCount ?? 0,
       cardKind: issuance.spec.cardKind ?? 'user',
-      cardFlag: 'normal',
+      cardFlag: issuance.spec.replacesCardNo ? 'replacement' : 'normal',
       validityMode: issuance.spec.validityMode ?? 'fixed',
     });
     // The card's own external-auth key goes last: until it is written the transport key still opens it.
@@ -102,7 +112,7 @@ async function reserve(
   pool: Pool,
   requestKey: string,
   chipSerial: string,
-  spec: CardSpec & { algorithm: Algorithm },
+  spec: CardSpec & { algorithm: Algorithm; replacesCardNo?: string },
 ) {
   const client = await pool.connect();
   try {
@@ -131,9 +141,27 @@ async function reserve(
       if (taken.rows[0])
         throw new OfficeRefusal('card_is_not_blank', `chip ${chipSerial} is card ${taken.rows[0].card_no}`);
       const resolved = await resolveCardSpec(client, spec, new Date());
+      let reissueCount = 0;
+      if (spec.replacesCardNo) {
+        const { rows: old } = await client.query<{
+          cardholder_id: bigint;
+          status: string;
+          reissue_count: number;
+        }>(`select cardholder_id, status, reissue_count from cards where card_no = $1`, [
+          spec.replacesCardNo,
+        ]);
+        if (!old[0] || old[0].cardholder_id !== BigInt(spec.cardholderId))
+          throw new OfficeRefusal(
+            'card_not_found',
+            `cardholder ${spec.cardholderId} has no card ${spec.replacesCardNo}`,
+          );
+        if (old[0].status === 'cancelled')
+          throw new OfficeRefusal('card_is_cancelled', `card ${spec.replacesCardNo} is already cancelled`);
+        reissueCount = old[0].reissue_count + 1;
+      }
       const live = await client.query(
-        `select 1 from cards where cardholder_id = $1 and card_kind = 'user' and status <> 'cancelled'`,
-        [spec.cardholderId.toString()],
+        `select 1 from cards where cardholder_id = $1 and card_kind = 'user' and status <> 'cancelled' and card_no is distinct from $2`,
+        [spec.cardholderId.toString(), spec.replacesCardNo ?? null],
       );
       if ((spec.cardKind ?? 'user') === 'user' && live.rows.length > 0)
         throw new OfficeRefusal(
@@ -147,6 +175,7 @@ async function reserve(
         categoryId: resolved.categoryId,
         expiresOn: resolved.expiresOn,
         validityMode: resolved.validityMode,
+        reissueCount,
       };
       const inserted = await client.query<IssuanceRow>(
         `insert into card_issuances (request_key, school_id, cardholder_id, card_no, chip_serial, state, spec)
@@ -225,6 +254,24 @@ async function complete(
     operatorId: input.operatorId,
     content: { ...input.spec, cardholderId: String(input.spec.cardholderId) },
     run: async (ctx) => {
+      const replaced = issuance.spec.replacesCardNo;
+      if (replaced) {
+        // 补卡 on a new chip: the old card is cancelled in the same transaction the new one appears in.
+        const old = await lockCardRow(ctx.client, replaced);
+        if (old.status === 'cancelled')
+          throw new OfficeRefusal('card_is_cancelled', `card ${replaced} is already cancelled`);
+        await ctx.client.query(
+          `update cards set status = 'cancelled', status_reason = $2, status_changed_at = now() where card_no = $1`,
+          [replaced, `replaced by ${issuance.card_no}`],
+        );
+        await ctx.audit({
+          action: 'cancel',
+          schoolId: issuance.school_id,
+          cardholderId: old.cardholder_id,
+          cardNo: replaced,
+          detail: { from: old.status, to: 'cancelled', reason: `replaced by ${issuance.card_no}` },
+        });
+      }
       const card = await insertCard(ctx, {
         ...issuance.spec,
         cardNo: issuance.card_no,

@@ -264,6 +264,59 @@ describe('issue, load and purchase end to end', () => {
   );
 });
 
+describe('replacement on a new chip (补卡)', () => {
+  test('the old card is cancelled as the new chip is issued with reissue count 1 and the replacement flag', async () => {
+    const oldChip = await blankCard();
+    const cardholderId = await newHolder();
+    const first = await withCard(oldChip, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId: id(), operatorId: 'o', spec: { cardholderId } }),
+    );
+    const oldCardNo = first.response.cardNo as string;
+    const newChip = await blankCard();
+    const wrongHolder = await newHolder();
+    const refused = await withCard(newChip, (ch) =>
+      issueOnReader(pool, kek, ch, {
+        requestId: id(),
+        operatorId: 'o',
+        spec: { cardholderId: wrongHolder },
+        replacesCardNo: oldCardNo,
+      }).catch((e: unknown) => e),
+    );
+    expect(refused).toMatchObject({ code: 'card_not_found' });
+    const replaced = await withCard(newChip, (ch) =>
+      issueOnReader(pool, kek, ch, {
+        requestId: id(),
+        operatorId: 'o',
+        spec: { cardholderId },
+        replacesCardNo: oldCardNo,
+      }),
+    );
+    expect(replaced.response).toMatchObject({ status: 'active' });
+    const { rows } = await pool.query(
+      `select card_no, status, reissue_count, card_flag, replaces_card_no from cards where card_no = any($1) order by card_no`,
+      [[oldCardNo, replaced.response.cardNo]],
+    );
+    expect(rows).toEqual([
+      {
+        card_no: oldCardNo,
+        status: 'cancelled',
+        reissue_count: 0,
+        card_flag: 'normal',
+        replaces_card_no: null,
+      },
+      {
+        card_no: replaced.response.cardNo,
+        status: 'active',
+        reissue_count: 1,
+        card_flag: 'replacement',
+        replaces_card_no: oldCardNo,
+      },
+    ]);
+    const onChip = await withCard(newChip, async (ch) => (await OneCardSession.open(ch)).readBasic());
+    expect(onChip).toMatchObject({ reissueCount: 1, cardFlag: 'replacement' });
+  });
+});
+
 describe('a card pulled out, unknown cards, wrong keys', () => {
   test('pulled out mid-issue: no card row; presenting it again resumes; the request then replays', async () => {
     const card = await blankCard();
