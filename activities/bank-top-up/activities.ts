@@ -11,7 +11,7 @@ import {
   updateTopUpRecord,
 } from '../../core/bank/top-up-records.ts';
 import { closeCreditKey, creditWalletFromBank } from '../../core/bank/wallet-credit.ts';
-import type { SmsSender } from '../../core/sms/port.ts';
+import type { OutgoingSms, SmsSender } from '../../core/sms/port.ts';
 import { createOutboxSender } from '../../core/sms/sender.ts';
 import { renderSms } from '../../core/sms/templates.ts';
 import type { BankTopUpActivities } from './types.ts';
@@ -32,6 +32,21 @@ const noBank: BankGateway = {
 };
 
 /** The idempotency key of an outside call: the workflow id and this activity's id (the same on retries). */
+/**
+ * Sends through the SMS port; Twilio's refusal of the message itself (a 4xx other than 429: a bad or
+ * opted-out number) is final, so it is non-retryable `sms_refused` instead of twenty attempts.
+ */
+async function sendOrRefuse(sms: SmsSender, message: OutgoingSms): Promise<{ sid: string }> {
+  try {
+    return await sms.send(message);
+  } catch (error) {
+    const { status, code } = error as { status?: number; code?: number };
+    if (status !== undefined && status >= 400 && status < 500 && status !== 429)
+      throw ApplicationFailure.nonRetryable(`Twilio refused the message: ${code ?? status}`, 'sms_refused');
+    throw error;
+  }
+}
+
 function callKey(): string {
   const info = Context.current().info;
   if (!info.workflowExecution) throw new Error('bank top-up activities run inside a workflow only');
@@ -81,7 +96,7 @@ export function createBankTopUpActivities(deps: BankTopUpDeps): BankTopUpActivit
           hours: Math.max(1, Math.round(input.replyTimeoutMs / 3_600_000)),
           last4: card.bankCardLast4 ?? undefined,
         });
-      const sent = await sms.send({
+      const sent = await sendOrRefuse(sms, {
         idempotencyKey: key,
         to: card.guardianPhone,
         workflowId: input.workflowId,
@@ -107,12 +122,12 @@ export function createBankTopUpActivities(deps: BankTopUpDeps): BankTopUpActivit
                 template: 'top_up_confirmed',
                 holderName,
                 amountFen: notice.amountFen ?? 0,
-                balanceFenAfter: notice.balanceFenAfter ?? 0,
+                balanceFenAfter: notice.balanceFenAfter ?? card.mainBalanceFen,
               })
             : notice.template === 'top_up_failed'
               ? renderSms({ template: 'top_up_failed', holderName, reason: notice.reason ?? '银行未受理' })
               : renderSms({ template: notice.template, holderName });
-      const sent = await sms.send({
+      const sent = await sendOrRefuse(sms, {
         idempotencyKey: callKey(),
         to: card.guardianPhone,
         workflowId: notice.workflowId,
@@ -166,7 +181,13 @@ export function createBankTopUpActivities(deps: BankTopUpDeps): BankTopUpActivit
 
     async refundParentBankCard({ workflowId, debitId, amountFen, reason }) {
       const closed = await closeCreditKey(db, { workflowId, amountFen });
-      if (closed.credited) return { refunded: false };
+      if (closed.credited) {
+        await updateTopUpRecord(db, workflowId, {
+          status: 'credited',
+          ledgerTransactionId: closed.transactionId,
+        });
+        return { refunded: false, transactionId: closed.transactionId };
+      }
       let result;
       try {
         result = await bank.refund({ idempotencyKey: callKey(), debitId, amountFen, reason }, cancellation());

@@ -49,7 +49,7 @@ export interface BankTopUpActivities {
     debitId: string;
     amountFen: number;
     reason: string;
-  }): Promise<{ refunded: boolean; refundId?: string }>;
+  }): Promise<{ refunded: boolean; refundId?: string; transactionId?: string }>;
   recordTopUpOutcome(input: {
     workflowId: string;
     status: TopUpRecordStatus;

@@ -28,6 +28,8 @@ export interface TwilioDouble {
   sent: SentMessage[];
   /** Resolves with the first sent message that matches (waiting for it up to timeoutMs). */
   waitForMessage(match: (message: SentMessage) => boolean, timeoutMs?: number): Promise<SentMessage>;
+  /** From now on, messages to this number are refused as Twilio refuses an opted-out one (21610). */
+  refuse(phone: string): void;
   /** Posts an inbound SMS to the webhook; `forgedWith` signs it with another token. */
   reply(options: {
     from: string;
@@ -47,6 +49,7 @@ export async function startTwilioDouble(options: {
   const accountSid = `AC${randomBytes(16).toString('hex')}`;
   const authToken = randomBytes(16).toString('hex');
   const sent: SentMessage[] = [];
+  const refused = new Set<string>();
   const waiters = new Set<() => void>();
   const callbacks = new Set<Promise<unknown>>();
 
@@ -103,6 +106,8 @@ export async function startTwilioDouble(options: {
       if (!/^\+[1-9][0-9]{6,14}$/.test(form.To ?? ''))
         return twilioError(res, 400, 21211, `The 'To' number ${form.To ?? ''} is not a valid phone number.`);
       if (!form.Body) return twilioError(res, 400, 21602, 'Message body is required.');
+      if (refused.has(form.To!))
+        return twilioError(res, 400, 21610, 'Attempt to send to unsubscribed recipient');
       const message: SentMessage = {
         sid: newSid(),
         to: form.To!,
@@ -150,6 +155,7 @@ export async function startTwilioDouble(options: {
     accountSid,
     authToken,
     sent,
+    refuse: (phone) => refused.add(phone),
     waitForMessage(match, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

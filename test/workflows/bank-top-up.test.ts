@@ -253,6 +253,26 @@ describe('a binding changed while the parent decides', () => {
   });
 });
 
+describe('a confirmation Twilio refuses', () => {
+  test('is logged and skipped: the money has moved once and stays moved', async () => {
+    const fixture = await boundCard(stack);
+    const before = await movements(stack, fixture, 'none');
+    const workflowId = await startTopUp(stack, fixture);
+    const code = await codeSentTo(stack, fixture.phone);
+    stack.twilio.refuse(fixture.phone);
+    await stack.twilio.reply({ from: fixture.phone, body: `Y ${code}` });
+    expect(await result(workflowId)).toMatchObject({ phase: 'completed' });
+    expect(await movements(stack, fixture, workflowId)).toMatchObject({
+      bankBalanceFen: before.bankBalanceFen - 5_000,
+      bankDebits: 1,
+      bankRefunds: 0,
+      ledgerTopUps: 1,
+    });
+    expect((await topUpRecord(stack, workflowId))!.status).toBe('completed');
+    expect(stack.twilio.sent.filter((m) => m.to === fixture.phone && m.body.includes('已为'))).toEqual([]);
+  });
+});
+
 describe('the low-balance trigger', () => {
   test('a scan starts one top-up a day for each card under its threshold; a card above it is refused', async () => {
     const low = await boundCard(stack, { lowBalanceThresholdFen: 2_000 });

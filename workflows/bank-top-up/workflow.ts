@@ -5,6 +5,7 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  log,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -12,6 +13,7 @@ import {
 import type {
   BankTopUpActivities,
   BankTopUpInput,
+  TopUpNotice,
   TopUpRecordStatus,
 } from '../../activities/bank-top-up/types.ts';
 import { parseTopUpReply } from '../../core/sms/reply.ts';
@@ -113,7 +115,7 @@ export async function bankTopUp(input: BankTopUpInput): Promise<BankTopUpResult>
   const decision = await awaitDecision(input, workflowId, state, replies);
   if (decision !== 'approved') {
     state.phase = decision;
-    await sms.sendTopUpNotice({
+    await notify({
       workflowId,
       cardNo: input.cardNo,
       template: decision === 'declined' ? 'top_up_declined' : 'top_up_expired',
@@ -123,7 +125,8 @@ export async function bankTopUp(input: BankTopUpInput): Promise<BankTopUpResult>
   }
   await finish('approved');
 
-  const compensations: Array<() => Promise<unknown>> = [];
+  const compensations: Array<() => Promise<{ refunded: boolean; transactionId?: string }>> = [];
+  let moved: { transactionId: string; balanceFenAfter?: number };
   try {
     state.phase = 'debiting';
     const debit = await bank.debitParentBankCard({
@@ -141,45 +144,66 @@ export async function bankTopUp(input: BankTopUpInput): Promise<BankTopUpResult>
       }),
     );
     state.phase = 'crediting';
-    const credit = await ledger.creditStudentWallet({
+    moved = await ledger.creditStudentWallet({
       workflowId,
       cardNo: input.cardNo,
       amountFen: input.amountFen,
     });
-    state.transactionId = credit.transactionId;
-    state.phase = 'completed';
-    await sms.sendTopUpNotice({
-      workflowId,
-      cardNo: input.cardNo,
-      template: 'top_up_confirmed',
-      amountFen: input.amountFen,
-      balanceFenAfter: credit.balanceFenAfter,
-    });
-    await finish('completed', { transactionId: credit.transactionId, debitId: debit.debitId });
-    return result({ balanceFenAfter: credit.balanceFenAfter });
   } catch (error) {
     state.phase = 'compensating';
     // Compensation runs even when the workflow itself is being cancelled.
-    await CancellationScope.nonCancellable(async () => {
-      for (const compensate of compensations) await compensate();
+    const creditedAfterAll = await CancellationScope.nonCancellable(async () => {
+      let credited: string | undefined;
+      for (const compensate of compensations) {
+        const outcome = await compensate();
+        // The credit had landed after all (its answer was lost): the money is where it should be.
+        if (!outcome.refunded && outcome.transactionId) credited = outcome.transactionId;
+      }
+      if (credited) return credited;
       state.phase = 'failed';
-      await sms.sendTopUpNotice({
+      await notify({
         workflowId,
         cardNo: input.cardNo,
         template: 'top_up_failed',
         reason: failureReason(error),
       });
       if (compensations.length === 0) await finish('bank_declined', { reason: failureReason(error) });
+      return undefined;
     });
+    if (creditedAfterAll === undefined) {
+      if (isCancellation(error)) throw error;
+      const type = error instanceof ApplicationFailure ? error.type : undefined;
+      const cause = (error as { cause?: unknown }).cause;
+      const causeType = cause instanceof ApplicationFailure ? cause.type : undefined;
+      const message = cause instanceof Error ? cause.message : (error as Error).message;
+      throw ApplicationFailure.nonRetryable(
+        `bank top-up ${workflowId} did not complete: ${message}`,
+        causeType ?? type ?? 'top_up_failed',
+      );
+    }
+    moved = { transactionId: creditedAfterAll };
+  }
+  state.transactionId = moved.transactionId;
+  state.phase = 'completed';
+  // The money has moved: a confirmation that cannot be sent is logged, never a reason to undo anything.
+  await notify({
+    workflowId,
+    cardNo: input.cardNo,
+    template: 'top_up_confirmed',
+    amountFen: input.amountFen,
+    balanceFenAfter: moved.balanceFenAfter,
+  });
+  await finish('completed', { transactionId: moved.transactionId, debitId: state.debitId ?? '' });
+  return result({ balanceFenAfter: moved.balanceFenAfter });
+}
+
+/** A text after the request: one Twilio refuses (a number that opted out) is logged and skipped. */
+async function notify(notice: TopUpNotice): Promise<void> {
+  try {
+    await sms.sendTopUpNotice(notice);
+  } catch (error) {
     if (isCancellation(error)) throw error;
-    const type = error instanceof ApplicationFailure ? error.type : undefined;
-    const cause = (error as { cause?: unknown }).cause;
-    const causeType = cause instanceof ApplicationFailure ? cause.type : undefined;
-    const message = cause instanceof Error ? cause.message : (error as Error).message;
-    throw ApplicationFailure.nonRetryable(
-      `bank top-up ${workflowId} did not complete: ${message}`,
-      causeType ?? type ?? 'top_up_failed',
-    );
+    log.warn('a top-up notice could not be sent', { template: notice.template, error: String(error) });
   }
 }
 
@@ -202,7 +226,7 @@ async function awaitDecision(
     if (parsed.kind === 'approve' && (await records.checkTopUpCode({ workflowId, code: parsed.code })))
       return 'approved';
     if (++unclear >= unclearRepliesMax) return 'declined';
-    await sms.sendTopUpNotice({ workflowId, cardNo: input.cardNo, template: 'top_up_help' });
+    await notify({ workflowId, cardNo: input.cardNo, template: 'top_up_help' });
   }
 }
 
