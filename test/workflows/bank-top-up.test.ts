@@ -273,6 +273,17 @@ describe('a confirmation Twilio refuses', () => {
   });
 });
 
+describe('a request Twilio refuses', () => {
+  test('fails the top-up as sms_refused at once, its record lapsed, nothing moved', async () => {
+    const fixture = await boundCard(stack);
+    stack.twilio.refuse(fixture.phone);
+    const workflowId = await startTopUp(stack, fixture);
+    expect((await failureOf(workflowId)).type).toBe('sms_refused');
+    expect((await topUpRecord(stack, workflowId))!.status).toBe('expired');
+    expect((await movements(stack, fixture, workflowId)).bankDebits).toBe(0);
+  });
+});
+
 describe('the low-balance trigger', () => {
   test('a scan starts one top-up a day for each card under its threshold; a card above it is refused', async () => {
     const low = await boundCard(stack, { lowBalanceThresholdFen: 2_000 });

@@ -111,7 +111,14 @@ export async function bankTopUp(input: BankTopUpInput): Promise<BankTopUpResult>
   const finish = async (status: TopUpRecordStatus, detail?: Record<string, string | number>) =>
     records.recordTopUpOutcome({ workflowId, status, detail });
 
-  await sms.requestTopUpApproval({ ...input, workflowId });
+  try {
+    await sms.requestTopUpApproval({ ...input, workflowId });
+  } catch (error) {
+    // A request that cannot reach the parent lapses at once, so no reply is waited for on its record.
+    if (isCancellation(error)) throw error;
+    await finish('expired', { reason: 'request_not_sent' });
+    throw topUpFailure(workflowId, error);
+  }
   const decision = await awaitDecision(input, workflowId, state, replies);
   if (decision !== 'approved') {
     state.phase = decision;
@@ -172,14 +179,7 @@ export async function bankTopUp(input: BankTopUpInput): Promise<BankTopUpResult>
     });
     if (creditedAfterAll === undefined) {
       if (isCancellation(error)) throw error;
-      const type = error instanceof ApplicationFailure ? error.type : undefined;
-      const cause = (error as { cause?: unknown }).cause;
-      const causeType = cause instanceof ApplicationFailure ? cause.type : undefined;
-      const message = cause instanceof Error ? cause.message : (error as Error).message;
-      throw ApplicationFailure.nonRetryable(
-        `bank top-up ${workflowId} did not complete: ${message}`,
-        causeType ?? type ?? 'top_up_failed',
-      );
+      throw topUpFailure(workflowId, error);
     }
     moved = { transactionId: creditedAfterAll };
   }
@@ -228,6 +228,18 @@ async function awaitDecision(
     if (++unclear >= unclearRepliesMax) return 'declined';
     await notify({ workflowId, cardNo: input.cardNo, template: 'top_up_help' });
   }
+}
+
+/** The workflow's failure, typed by the refusal that caused it (bank_declined, ledger_refused…). */
+function topUpFailure(workflowId: string, error: unknown): ApplicationFailure {
+  const type = error instanceof ApplicationFailure ? error.type : undefined;
+  const cause = (error as { cause?: unknown }).cause;
+  const causeType = cause instanceof ApplicationFailure ? cause.type : undefined;
+  const message = cause instanceof Error ? cause.message : (error as Error).message;
+  return ApplicationFailure.nonRetryable(
+    `bank top-up ${workflowId} did not complete: ${message}`,
+    causeType ?? type ?? 'top_up_failed',
+  );
 }
 
 /** The parent-facing reason (Chinese) for a failed top-up. */
