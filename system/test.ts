@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import { ensureAdminBuilt } from '../admin/build.ts';
 import { repoRoot } from '../core/paths.ts';
 import { ensureDbtVenv } from '../warehouse/dbt/venv.ts';
-import { ensureChromium } from '../test/support/browser.ts';
 import { ensureTemporalCli } from './temporal-cli.ts';
 import { ensureDebianPackages, ensureSmartcardBinding } from './debian-packages.ts';
 
@@ -17,10 +16,12 @@ async function main(): Promise<number> {
   say(
     'checking tools: Temporal CLI, dbt virtualenv, chromium, console build (each installed once, then reused)',
   );
-  // apt-get (chromium) and pip (dbt) both wait on the network; the Go build and Vite want the CPU.
-  await Promise.all([ensureChromium(say), ensureDbtVenv({ onProgress: say })]);
-  // After chromium: apt-get runs one at a time. The PC/SC suites' reader stack and the binding's headers.
-  await ensureDebianPackages(['pcscd', 'vsmartcard-vpcd', 'libpcsclite-dev'], say);
+  // apt-get and pip both wait on the network; the Go build and Vite want the CPU. Debian packages: the
+  // browser for the console test, the PC/SC reader stack and the headers the smartcard binding builds on.
+  await Promise.all([
+    ensureDebianPackages(['chromium', 'pcscd', 'vsmartcard-vpcd', 'libpcsclite-dev'], say),
+    ensureDbtVenv({ onProgress: say }),
+  ]);
   await ensureSmartcardBinding(say);
   await ensureTemporalCli(say);
   await ensureAdminBuilt({ onProgress: say });
