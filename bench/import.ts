@@ -15,7 +15,8 @@ import { repoRoot } from '../core/paths.ts';
 import { applyImport, dryRunImport } from '../core/people/import.ts';
 import { exportPeople } from '../core/people/export.ts';
 import { toCsv, toXlsx } from '../core/people/table-files.ts';
-import { startChild, type ManagedChild } from '../system/child.ts';
+import { startPostgres } from '../system/stack.ts';
+import { type ManagedChild } from '../system/child.ts';
 import { freePort } from '../system/ports.ts';
 
 function option(name: string, fallback: number): number {
@@ -62,24 +63,14 @@ const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
 };
 
 try {
-  children.push(
-    await startChild(
-      {
-        name: 'postgres',
-        entry: 'system/postgres-main.ts',
-        env: {
-          ONECARD_VAR_DIR: varDir,
-          PG_DATA_DIR: path.join(varDir, 'postgres'),
-          PG_PORT: String(pgPort),
-          PG_PASSWORD: password,
-        },
-        ready: async (child) => void (await child.nextMessage('ready')),
-        readyTimeoutMs: 60_000,
-      },
-      (name, line) => log.write(`${name} ${line}\n`),
-    ),
-  );
-  const databaseUrl = `postgres://postgres:${password}@127.0.0.1:${pgPort}/onecard`;
+  const postgres = await startPostgres({
+    varDir,
+    port: pgPort,
+    password,
+    sink: (name, line) => log.write(`${name} ${line}\n`),
+  });
+  children.push(postgres);
+  const { databaseUrl } = postgres;
   await migrate(databaseUrl, { info: (m: string) => log.write(`migrate ${m}\n`) });
   const pool = createPool(databaseUrl);
   const jpeg = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), randomBytes(20_000)]);

@@ -18,6 +18,7 @@ import { migrate } from '../core/db/migrate.ts';
 import { checkLedger } from '../core/ledger/check.ts';
 import { createPool } from '../core/db/pool.ts';
 import { repoRoot } from '../core/paths.ts';
+import { startPostgres } from '../system/stack.ts';
 import { startChild, pollUntil, type ManagedChild } from '../system/child.ts';
 import { freePort } from '../system/ports.ts';
 
@@ -282,24 +283,9 @@ try {
   console.log(
     `PostgreSQL on :${pgPort}, pgbench ${pgbench}, ${cardholderCount} cardholders, ${terminalCount} terminals, ${seconds} s each`,
   );
-  children.push(
-    await startChild(
-      {
-        name: 'postgres',
-        entry: 'system/postgres-main.ts',
-        env: {
-          ONECARD_VAR_DIR: varDir,
-          PG_DATA_DIR: path.join(varDir, 'postgres'),
-          PG_PORT: String(pgPort),
-          PG_PASSWORD: password,
-        },
-        ready: async (child) => void (await child.nextMessage('ready')),
-        readyTimeoutMs: 60_000,
-      },
-      sink,
-    ),
-  );
-  const databaseUrl = `postgres://postgres:${password}@127.0.0.1:${pgPort}/onecard`;
+  const postgres = await startPostgres({ varDir, port: pgPort, password, sink: sink });
+  children.push(postgres);
+  const { databaseUrl } = postgres;
   await migrate(databaseUrl, { info: (m: string) => sink('migrate', m) });
   const admin = new pg.Client({ connectionString: databaseUrl.replace(/\/onecard$/, '/postgres') });
   await admin.connect();

@@ -22,7 +22,8 @@ import { migrate } from '../core/db/migrate.ts';
 import { repoRoot } from '../core/paths.ts';
 import { createWarehouseClient } from '../core/warehouse-client.ts';
 import { reports } from '../api/routes/reports/catalog.ts';
-import { startChild, type ManagedChild } from '../system/child.ts';
+import { startPostgres } from '../system/stack.ts';
+import { type ManagedChild } from '../system/child.ts';
 import { freePort } from '../system/ports.ts';
 import { startWarehouse } from '../test/warehouse/start-warehouse.ts';
 import { buildMarts } from '../warehouse/dbt/build-marts.ts';
@@ -53,24 +54,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const pgPort = await freePort();
 const password = 'bench';
-children.push(
-  await startChild(
-    {
-      name: 'postgres',
-      entry: 'system/postgres-main.ts',
-      env: {
-        ONECARD_VAR_DIR: varDir,
-        PG_DATA_DIR: path.join(varDir, 'postgres'),
-        PG_PORT: String(pgPort),
-        PG_PASSWORD: password,
-      },
-      ready: async (child) => void (await child.nextMessage('ready')),
-      readyTimeoutMs: 60_000,
-    },
-    sink,
-  ),
-);
-const databaseUrl = `postgres://postgres:${password}@127.0.0.1:${pgPort}/onecard`;
+const postgres = await startPostgres({ varDir, port: pgPort, password, sink: sink });
+children.push(postgres);
+const { databaseUrl } = postgres;
 await migrate(databaseUrl, { info: (m: string) => sink('migrate', m) });
 const wh = await startWarehouse({ dataDir: path.join(varDir, 'warehouse'), systemPassword: 'bench' });
 const clickhouseUrl = new URL(wh.url).origin.replace('http://', 'http://onecard:bench@');

@@ -22,7 +22,7 @@ import { repoRoot } from '../core/paths.ts';
 import { createOutboxSender } from '../core/sms/sender.ts';
 import { createWarehouseClient } from '../core/warehouse-client.ts';
 import { freePort } from '../system/ports.ts';
-import { startStack } from '../system/stack.ts';
+import { startStackOnFreePorts } from '../system/stack.ts';
 import { createWorker } from '../worker/worker.ts';
 
 function option(name: string, fallback: number): number {
@@ -46,17 +46,8 @@ process.env.ONECARD_LOG_STDOUT = '0';
 const log = fs.createWriteStream(path.join(varDir, 'output.log'));
 const taskQueue = 'bench-workflows';
 
-const stack = await startStack({
+const stack = await startStackOnFreePorts({
   varDir,
-  host: '127.0.0.1',
-  ports: {
-    postgres: await freePort(),
-    temporal: await freePort(),
-    temporalUi: await freePort(),
-    warehouse: await freePort(),
-    api: await freePort(),
-  },
-  external: {},
   processes: { worker: false, api: false },
   temporalInMemory: true,
   sink: (name, line) => log.write(`${name} ${line}\n`),

@@ -7,7 +7,7 @@ import { migrate } from '../core/db/migrate.ts';
 import { createWarehouseClient } from '../core/warehouse-client.ts';
 import { applyWarehouseSchema } from '../warehouse/schema/apply.ts';
 import { startChild, pollUntil, type ChildSpec, type LineSink, type ManagedChild } from './child.ts';
-import { assertPortFree } from './ports.ts';
+import { assertPortFree, freePort } from './ports.ts';
 import { loadOrCreateSecrets } from './secrets.ts';
 import { ensureTemporalCli } from './temporal-cli.ts';
 
@@ -124,19 +124,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   try {
     if (embedded.postgres) {
-      fs.mkdirSync(varDir, { recursive: true, mode: 0o755 });
       track(
-        start({
-          name: 'postgres',
-          entry: entries.postgres,
-          env: {
-            ...baseEnv,
-            PG_DATA_DIR: path.join(varDir, 'postgres'),
-            PG_PORT: String(ports.postgres),
-            PG_PASSWORD: secrets.postgresPassword,
-          },
-          ready: async (child) => void (await child.nextMessage('ready')),
-          readyTimeoutMs: 60_000,
+        startPostgres({
+          varDir,
+          port: ports.postgres,
+          password: secrets.postgresPassword,
+          sink,
+          onSpawn: options.onSpawn,
         }),
       );
     } else {
@@ -242,6 +236,67 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     throw error;
   }
   return { env, children, stop };
+}
+
+/**
+ * The embedded PostgreSQL alone, in `varDir/postgres` (benchmarks start it without the rest). Resolves
+ * with the running child and its DATABASE_URL once it accepts connections.
+ */
+export async function startPostgres(options: {
+  varDir: string;
+  port: number;
+  password: string;
+  sink: LineSink;
+  onSpawn?: (pid: number) => void;
+}): Promise<ManagedChild & { databaseUrl: string }> {
+  const { varDir, port, password } = options;
+  fs.mkdirSync(varDir, { recursive: true, mode: 0o755 });
+  const child = await startChild(
+    {
+      name: 'postgres',
+      entry: entries.postgres,
+      env: {
+        ONECARD_VAR_DIR: varDir,
+        PG_DATA_DIR: path.join(varDir, 'postgres'),
+        PG_PORT: String(port),
+        PG_PASSWORD: password,
+      },
+      ready: async (started) => void (await started.nextMessage('ready')),
+      readyTimeoutMs: 60_000,
+      onSpawn: options.onSpawn,
+    },
+    options.sink,
+  );
+  const databaseUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/onecard`;
+  return Object.assign(child, { databaseUrl });
+}
+
+/**
+ * The whole stack on ports the kernel says are free, for test runs and benchmarks. A free port can be
+ * taken by another program before it is bound; then it tries again with new ones.
+ */
+export async function startStackOnFreePorts(
+  options: Pick<StackOptions, 'varDir' | 'processes' | 'temporalInMemory' | 'sink' | 'progress'>,
+): Promise<RunningStack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStack({
+        ...options,
+        host: '127.0.0.1',
+        ports: {
+          postgres: await freePort(),
+          temporal: await freePort(),
+          temporalUi: await freePort(),
+          warehouse: await freePort(),
+          api: await freePort(),
+        },
+        external: {},
+      });
+    } catch (error) {
+      if (attempt >= 3 || !/in use/.test((error as Error).message)) throw error;
+      options.progress(`${(error as Error).message}; trying other ports`);
+    }
+  }
 }
 
 function assertOk(response: Response): void {

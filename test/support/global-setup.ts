@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { repoRoot } from '../../core/paths.ts';
-import { freePort } from '../../system/ports.ts';
-import { startStack, type RunningStack } from '../../system/stack.ts';
+import { startStackOnFreePorts, type RunningStack } from '../../system/stack.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,7 +21,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const varDir = path.join(testRoot, `stack-${process.pid}`);
   fs.mkdirSync(varDir, { recursive: true, mode: 0o755 });
   const log = fs.createWriteStream(path.join(varDir, 'stack-output.log'));
-  const stack = await startOnFreePorts(varDir, log);
+  const stack = await startStackOnFreePorts({
+    varDir,
+    processes: { worker: false, api: false },
+    temporalInMemory: true,
+    sink: (name, line) => log.write(`${name} ${line}\n`),
+    progress: (message) => process.stdout.write(`[test stack] ${message}\n`),
+  });
   process.env.ONECARD_VAR_DIR = varDir;
   project.provide('stack', { ...stack.env, varDir });
   return async () => {
@@ -30,33 +35,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log.end();
     fs.rmSync(varDir, { recursive: true, force: true });
   };
-}
-
-/** A free port can be taken by another program before we bind it; then try again with new ones. */
-async function startOnFreePorts(varDir: string, log: fs.WriteStream): Promise<RunningStack> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startStack({
-        varDir,
-        host: '127.0.0.1',
-        ports: {
-          postgres: await freePort(),
-          temporal: await freePort(),
-          temporalUi: await freePort(),
-          warehouse: await freePort(),
-          api: await freePort(),
-        },
-        external: {},
-        processes: { worker: false, api: false },
-        temporalInMemory: true,
-        sink: (name, line) => log.write(`${name} ${line}\n`),
-        progress: (message) => process.stdout.write(`[test stack] ${message}\n`),
-      });
-    } catch (error) {
-      if (attempt >= 3 || !/in use/.test((error as Error).message)) throw error;
-      process.stdout.write(`[test stack] ${(error as Error).message}; trying other ports\n`);
-    }
-  }
 }
 
 function removeFoldersOfEndedRuns(testRoot: string): void {
