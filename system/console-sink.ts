@@ -2,6 +2,8 @@ import type { LineSink } from './child.ts';
 
 const colors: Record<string, string> = {
   system: '\x1b[1m',
+  relay: '\x1b[90m',
+  bank: '\x1b[31m',
   postgres: '\x1b[34m',
   temporal: '\x1b[35m',
   warehouse: '\x1b[33m',

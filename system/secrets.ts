@@ -6,6 +6,8 @@ export interface EmbeddedSecrets {
   postgresPassword: string;
   warehouseSystemPassword: string;
   warehouseAnalystPassword: string;
+  bankApiKey: string;
+  bankCallbackSecret: string;
 }
 
 /**
@@ -14,14 +16,21 @@ export interface EmbeddedSecrets {
  */
 export function loadOrCreateSecrets(varDir: string): EmbeddedSecrets {
   const file = path.join(varDir, 'secrets.json');
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as EmbeddedSecrets;
+  const existing = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<EmbeddedSecrets>)
+    : {};
   const make = () => crypto.randomBytes(18).toString('base64url');
+  // A folder made by an older version lacks the newer secrets: keep the old ones, add the missing.
   const secrets: EmbeddedSecrets = {
-    postgresPassword: make(),
-    warehouseSystemPassword: make(),
-    warehouseAnalystPassword: make(),
+    postgresPassword: existing.postgresPassword ?? make(),
+    warehouseSystemPassword: existing.warehouseSystemPassword ?? make(),
+    warehouseAnalystPassword: existing.warehouseAnalystPassword ?? make(),
+    bankApiKey: existing.bankApiKey ?? make(),
+    bankCallbackSecret: existing.bankCallbackSecret ?? make(),
   };
-  fs.mkdirSync(varDir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  if (Object.keys(existing).length !== Object.keys(secrets).length) {
+    fs.mkdirSync(varDir, { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  }
   return secrets;
 }

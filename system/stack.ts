@@ -29,6 +29,8 @@ export interface StackOptions {
     temporalAddress?: string;
     temporalUiUrl?: string;
     clickhouseUrl?: string;
+    /** A bank gateway (with BANK_API_KEY and BANK_CALLBACK_SECRET in the environment). */
+    bankGatewayUrl?: string;
   };
   /** The worker and API are left out by test suites that run their own in-process. */
   processes: {
@@ -53,6 +55,12 @@ export interface RunningStack {
     CLICKHOUSE_URL: string;
     API_HOST: string;
     API_PORT: string;
+    /** Where the bank and Twilio send their signed callbacks: signatures cover this URL. */
+    PUBLIC_BASE_URL: string;
+    /** Set for the embedded bank simulator; an external gateway takes them from the environment. */
+    BANK_GATEWAY_URL?: string;
+    BANK_API_KEY?: string;
+    BANK_CALLBACK_SECRET?: string;
   };
   children: ManagedChild[];
   /** Stops every process this stack started, in the reverse order of starting. */
@@ -65,6 +73,7 @@ const entries = {
   warehouse: 'warehouse/server/main.ts',
   worker: 'worker/main.ts',
   relay: 'warehouse/relay/main.ts',
+  bank: 'drivers/bank-simulator/main.ts',
   api: 'api/main.ts',
 } as const;
 
@@ -110,6 +119,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       `http://onecard:${encodeURIComponent(secrets.warehouseSystemPassword)}@${host}:${ports.warehouse}`,
     API_HOST: host,
     API_PORT: String(ports.api),
+    PUBLIC_BASE_URL: `http://${host}:${ports.api}`,
   };
 
   // Each component is recorded as soon as it is up, so a failure elsewhere still stops it; every
@@ -153,6 +163,32 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           },
           ready: (_child, signal) => pollUntil(async () => assertOk(await fetch(pingUrl)), signal),
           readyTimeoutMs: 60_000,
+        }),
+      );
+    }
+    if (!external.bankGatewayUrl) {
+      // No bank is reachable from here: a local simulator of the bank's protocol stands in for it.
+      track(
+        start({
+          name: 'bank',
+          entry: entries.bank,
+          env: {
+            ...baseEnv,
+            BANK_SIM_HOST: host,
+            BANK_SIM_PORT: '0',
+            BANK_API_KEY: secrets.bankApiKey,
+            BANK_CALLBACK_SECRET: secrets.bankCallbackSecret,
+            BANK_SIM_CALLBACK_URL: `${env.PUBLIC_BASE_URL}/api/bank/callbacks`,
+          },
+          ready: async (child) => {
+            const { url } = await child.nextMessage('ready');
+            Object.assign(env, {
+              BANK_GATEWAY_URL: String(url),
+              BANK_API_KEY: secrets.bankApiKey,
+              BANK_CALLBACK_SECRET: secrets.bankCallbackSecret,
+            });
+          },
+          readyTimeoutMs: 30_000,
         }),
       );
     }

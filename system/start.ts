@@ -139,6 +139,8 @@ function printBanner(stack: RunningStack, api: string, readyS: number): void {
     `  Temporal (gRPC)      ${env.TEMPORAL_ADDRESS}  namespace ${env.TEMPORAL_NAMESPACE}`,
     `  ClickHouse HTTP      ${warehouse.origin}   (try: curl '${warehouse.origin}/?query=SELECT+version()')`,
     `  PostgreSQL           ${redactUrl(env.DATABASE_URL)}`,
+    `  Bank gateway         ${env.BANK_GATEWAY_URL ?? '(BANK_GATEWAY_URL)'}${env.BANK_API_KEY ? '   (local bank simulator)' : ''}`,
+    `  SMS                  ${process.env.TWILIO_ACCOUNT_SID ? 'Twilio' : `outbox mode: ${api}/api/sms/outbox (reply: POST ${api}/api/sms/outbox/replies)`}`,
     `  Passwords            ${varDir()}/secrets.json (analysts use user "analyst")`,
     `  Logs                 ${varDir()}/log/<process>.log`,
     '',

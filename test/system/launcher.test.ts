@@ -72,7 +72,7 @@ describe('npm start', { timeout: 240_000 }, () => {
     expect(consolePage.status).toBe(200);
     expect(await consolePage.text()).toContain('<div id="root">');
 
-    for (const name of ['system', 'api', 'worker', 'relay', 'warehouse', 'temporal', 'postgres']) {
+    for (const name of ['system', 'api', 'worker', 'relay', 'bank', 'warehouse', 'temporal', 'postgres']) {
       expect(fs.existsSync(path.join(varDir, 'log', `${name}.log`)), `${name}.log`).toBe(true);
     }
   });
@@ -87,7 +87,15 @@ describe('npm start', { timeout: 240_000 }, () => {
 
   test('Ctrl-C stops every process it started', async () => {
     const { pids } = await running!.ready;
-    expect(Object.keys(pids).sort()).toEqual(['api', 'postgres', 'relay', 'temporal', 'warehouse', 'worker']);
+    expect(Object.keys(pids).sort()).toEqual([
+      'api',
+      'bank',
+      'postgres',
+      'relay',
+      'temporal',
+      'warehouse',
+      'worker',
+    ]);
     running!.process.kill('SIGINT');
     expect(await running!.exited).toBe(0);
     for (const [name, pid] of Object.entries(pids)) expect(isAlive(pid), `${name} (pid ${pid})`).toBe(false);
