@@ -95,7 +95,9 @@ async function main(): Promise<void> {
 
     const db = createPool(stack.env.DATABASE_URL, { max: 2, application: 'onecard-launcher' });
     const demo = await seedDemoDistrict(db).finally(() => db.end());
-    say(`demo district: ${demo.cardholders} cardholders, ${demo.terminals} terminals`);
+    say(
+      `demo district: ${demo.cardholders} cardholders with ${demo.cards} cards (100 yuan each), ${demo.terminals} terminals`,
+    );
 
     const api = `http://${stack.env.API_HOST}:${stack.env.API_PORT}`;
     const checkId = `startup-${new Date().toISOString().replace(/[:.]/g, '-')}`;

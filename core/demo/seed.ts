@@ -1,4 +1,8 @@
+import type { PoolClient } from 'pg';
 import type { Pool } from '../db/pool.ts';
+import { runCommand } from '../ledger/command.ts';
+import { topUpCommand } from '../ledger/operations/top-up.ts';
+import { ensureMerchantAccount, ensureSchoolUnit, issueCard } from '../ledger/registry.ts';
 
 /**
  * A small demo district for npm start: two schools with their canteens, shops, terminals and a few hundred
@@ -44,7 +48,9 @@ const givenNames = [
 
 export const demoSize = { schools: schools.length, studentsPerSchool: 140, staffPerSchool: 10 } as const;
 
-export async function seedDemoDistrict(pool: Pool): Promise<{ cardholders: number; terminals: number }> {
+export async function seedDemoDistrict(
+  pool: Pool,
+): Promise<{ cardholders: number; terminals: number; cards: number }> {
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -103,6 +109,7 @@ export async function seedDemoDistrict(pool: Pool): Promise<{ cardholders: numbe
         );
       }
     }
+    await issueDemoCards(client);
     await client.query('commit');
   } catch (error) {
     await client.query('rollback');
@@ -110,8 +117,62 @@ export async function seedDemoDistrict(pool: Pool): Promise<{ cardholders: numbe
   } finally {
     client.release();
   }
-  const counts = await pool.query<{ cardholders: string; terminals: string }>(
-    `select (select count(*) from cardholders)::text as cardholders, (select count(*) from terminals)::text as terminals`,
+  await fundDemoCards(pool);
+  const counts = await pool.query<{ cardholders: string; terminals: string; cards: string }>(
+    `select (select count(*) from cardholders)::text as cardholders, (select count(*) from terminals)::text as terminals,
+            (select count(*) from cards)::text as cards`,
   );
-  return { cardholders: Number(counts.rows[0]!.cardholders), terminals: Number(counts.rows[0]!.terminals) };
+  const row = counts.rows[0]!;
+  return { cardholders: Number(row.cardholders), terminals: Number(row.terminals), cards: Number(row.cards) };
+}
+
+/** Every demo cardholder gets a card (student or staff category) with its wallets, in the ledger's way. */
+async function issueDemoCards(client: PoolClient): Promise<void> {
+  for (const school of schools) {
+    await ensureSchoolUnit(client, school.schoolId);
+    for (const suffix of ['CT', 'SP']) await ensureMerchantAccount(client, `${school.schoolId}-${suffix}`);
+  }
+  const { rows } = await client.query<{ cardholder_id: bigint; kind: string }>(
+    `select cardholder_id, kind from cardholders where school_id = any($1::text[]) order by cardholder_id`,
+    [schools.map((school) => school.schoolId)],
+  );
+  for (const holder of rows) {
+    await issueCard(client, {
+      cardNo: demoCardNo(holder.cardholder_id),
+      cardholderId: holder.cardholder_id,
+      categoryId: holder.kind === 'staff' ? 2 : 1,
+      expiresOn: '2030-08-31',
+    });
+  }
+}
+
+/** 100 yuan on every demo card, as a cash top-up at the cashier; the request key makes it once only. */
+async function fundDemoCards(pool: Pool): Promise<void> {
+  const { rows } = await pool.query<{ cardholder_id: bigint }>(
+    `select h.cardholder_id from cardholders h where h.school_id = any($1::text[])
+       and not exists (select 1 from ledger_transactions t where t.request_key = 'demo-opening/' || h.cardholder_id)`,
+    [schools.map((school) => school.schoolId)],
+  );
+  for (const { cardholder_id } of rows) {
+    const answer = await runCommand(
+      pool,
+      topUpCommand({
+        requestKey: `demo-opening/${cardholder_id}`,
+        cardNo: demoCardNo(cardholder_id),
+        amountFen: 10_000n,
+        method: 'cash',
+        operatorId: 'demo-seed',
+        at: new Date(),
+      }),
+    );
+    if (answer.response.outcome !== 'ok') {
+      throw new Error(
+        `demo opening balance refused for cardholder ${cardholder_id}: ${answer.response.outcome}`,
+      );
+    }
+  }
+}
+
+export function demoCardNo(cardholderId: bigint): string {
+  return `DE${cardholderId.toString(16).toUpperCase().padStart(8, '0')}`;
 }
