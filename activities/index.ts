@@ -4,6 +4,7 @@ import type { BankGateway } from '../core/bank/port.ts';
 import type { SmsSender } from '../core/sms/port.ts';
 import { createSelfCheckActivities } from './self-check/activities.ts';
 import { createBankTopUpActivities } from './bank-top-up/activities.ts';
+import { createLostCardActivities } from './lost-card/activities.ts';
 
 export interface ActivityDeps {
   db: Pool;
@@ -19,5 +20,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
     ...createBankTopUpActivities(deps),
+    ...createLostCardActivities(deps),
   };
 }

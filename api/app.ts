@@ -20,6 +20,7 @@ import { relayRoutes } from './routes/warehouse/relay.ts';
 import { reportRoutes } from './routes/reports/index.ts';
 import { smsRoutes } from './routes/sms/index.ts';
 import { topUpRoutes } from './routes/top-ups/index.ts';
+import { blacklistRoutes } from './routes/blacklist/index.ts';
 
 /**
  * Start-up order: external components (config, database, warehouse, Temporal), then the app's own
@@ -55,6 +56,7 @@ export async function buildApp(config: ApiConfig, logger?: Logger): Promise<Fast
   await app.register(reportRoutes);
   await app.register(smsRoutes);
   await app.register(topUpRoutes);
+  await app.register(blacklistRoutes);
   await app.register(consolePlugin);
   return app;
 }

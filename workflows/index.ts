@@ -1,3 +1,4 @@
 // Every workflow the worker registers; the bundler starts from this file.
 export { selfCheck } from './self-check/workflow.ts';
 export { bankTopUp } from './bank-top-up/workflow.ts';
+export { lostCard } from './lost-card/workflow.ts';

@@ -4,20 +4,27 @@
 export const workflowTypes = {
   selfCheck: 'selfCheck',
   bankTopUp: 'bankTopUp',
+  lostCard: 'lostCard',
 } as const;
 
 /** Workflow ids are business keys, so starting the same process twice is a no-op. */
 export const workflowIds = {
   selfCheck: (checkId: string) => `self-check/${checkId}`,
   bankTopUp: (cardNo: string, requestId: string) => `bank-top-up/${cardNo}/${requestId}`,
+  lostCard: (cardNo: string) => `lost-card/${cardNo}`,
 } as const;
 
 /** Signals and queries, by name, for the workflow and for the API that sends or asks them. */
 export const signalNames = {
   /** A parent's SMS reply to a bank top-up request, routed by the inbound webhook. */
   topUpReply: 'topUpReply',
+  /** 解挂 of a lost card: the operator and the reason. */
+  unfreezeCard: 'unfreezeCard',
+  /** A lost card's replacement (补卡) has taken over: the lost-card process ends. */
+  cardReplaced: 'cardReplaced',
 } as const;
 
 export const queryNames = {
   topUpState: 'topUpState',
+  lostCardState: 'lostCardState',
 } as const;
