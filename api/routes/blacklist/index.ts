@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { signalLostCard, startLostCard } from '../../../core/blacklist/start-lost-card.ts';
+import { terminalBlacklistRoutes } from './terminal-routes.ts';
 
 const cardNo = { type: 'string', pattern: '^[0-9A-F]{8,20}$' } as const;
 const requestId = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } as const;
@@ -14,6 +15,8 @@ const error = (code: string, message: string) => ({ error: { code, message } });
  * terminals' blacklist routes are registered from here too, so app.ts names one blacklist plugin.
  */
 export async function blacklistRoutes(app: FastifyInstance): Promise<void> {
+  await app.register(terminalBlacklistRoutes);
+
   app.post<{
     Params: { cardNo: string };
     Body: {
