@@ -5,6 +5,7 @@ import type { SmsSender } from '../core/sms/port.ts';
 import { createSelfCheckActivities } from './self-check/activities.ts';
 import { createBankTopUpActivities } from './bank-top-up/activities.ts';
 import { createLostCardActivities } from './lost-card/activities.ts';
+import { createBlacklistUpkeepActivities } from './blacklist-upkeep/activities.ts';
 
 export interface ActivityDeps {
   db: Pool;
@@ -21,5 +22,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createSelfCheckActivities(deps),
     ...createBankTopUpActivities(deps),
     ...createLostCardActivities(deps),
+    ...createBlacklistUpkeepActivities(deps),
   };
 }

@@ -2,3 +2,4 @@
 export { selfCheck } from './self-check/workflow.ts';
 export { bankTopUp } from './bank-top-up/workflow.ts';
 export { lostCard } from './lost-card/workflow.ts';
+export { blacklistUpkeep } from './blacklist-upkeep/workflow.ts';

@@ -5,6 +5,7 @@ export const workflowTypes = {
   selfCheck: 'selfCheck',
   bankTopUp: 'bankTopUp',
   lostCard: 'lostCard',
+  blacklistUpkeep: 'blacklistUpkeep',
 } as const;
 
 /** Workflow ids are business keys, so starting the same process twice is a no-op. */
@@ -12,6 +13,7 @@ export const workflowIds = {
   selfCheck: (checkId: string) => `self-check/${checkId}`,
   bankTopUp: (cardNo: string, requestId: string) => `bank-top-up/${cardNo}/${requestId}`,
   lostCard: (cardNo: string) => `lost-card/${cardNo}`,
+  blacklistUpkeep: (scope: string) => `blacklist-upkeep/${scope}`,
 } as const;
 
 /** Signals and queries, by name, for the workflow and for the API that sends or asks them. */

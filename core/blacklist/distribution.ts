@@ -145,19 +145,25 @@ export async function logPriorityPush(db: Db, input: { version: number }): Promi
  */
 export async function alertSilentTerminals(
   db: Db,
-  input: { confirmWithinMs: number; now: Date; limit?: number },
+  input: { confirmWithinMs: number; now: Date; terminalIdPrefix?: string; limit?: number },
 ): Promise<Array<{ terminalId: string; confirmedVersion: number; version: number }>> {
   const version = await currentVersion(db);
   const { rows } = await db.query<{ terminal_id: string; confirmed_version: bigint }>(
     `update blacklist_terminals t set alerted_at = $2
       where t.terminal_id in (
         select terminal_id from blacklist_terminals
-         where confirmed_version < $1 and alerted_at is null
+         where confirmed_version < $1 and alerted_at is null and starts_with(terminal_id, $5)
            and (exists (select 1 from blacklist_entries e where e.added_version > confirmed_version and e.listed_at < $2::timestamptz - make_interval(secs => $3::float8 / 1000))
                 or exists (select 1 from blacklist_entries e where e.removed_version > confirmed_version and e.removed_at < $2::timestamptz - make_interval(secs => $3::float8 / 1000)))
          order by terminal_id limit $4)
       returning t.terminal_id, t.confirmed_version`,
-    [version, input.now.toISOString(), input.confirmWithinMs, input.limit ?? 10_000],
+    [
+      version,
+      input.now.toISOString(),
+      input.confirmWithinMs,
+      input.limit ?? 10_000,
+      input.terminalIdPrefix ?? '',
+    ],
   );
   for (const row of rows)
     await db.query(
