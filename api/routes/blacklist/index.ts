@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { signalLostCard, startLostCard } from '../../../core/blacklist/start-lost-card.ts';
 import { terminalBlacklistRoutes } from './terminal-routes.ts';
+import { blacklistListRoutes } from './list-routes.ts';
 
 const cardNo = { type: 'string', pattern: '^[0-9A-F]{8,20}$' } as const;
 const requestId = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } as const;
@@ -16,6 +17,7 @@ const error = (code: string, message: string) => ({ error: { code, message } });
  */
 export async function blacklistRoutes(app: FastifyInstance): Promise<void> {
   await app.register(terminalBlacklistRoutes);
+  await app.register(blacklistListRoutes);
 
   app.post<{
     Params: { cardNo: string };
