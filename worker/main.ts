@@ -7,6 +7,8 @@ import { createWarehouseClient } from '../core/warehouse-client.ts';
 import { bankGatewayFromConfig } from '../core/bank/from-config.ts';
 import { smsSenderFromConfig } from '../core/sms/from-config.ts';
 import { announceReady, onShutdown } from '../system/lifeline.ts';
+import { readTemporalSettings } from '../core/temporal-settings.ts';
+import { ensureStandingWorkflows } from './standing-workflows.ts';
 import { createWorker, workerIdentity } from './worker.ts';
 
 const log = createProcessLogger('worker');
@@ -53,6 +55,13 @@ async function main(): Promise<void> {
     },
     'worker polling',
   );
+  const settings = readTemporalSettings();
+  await ensureStandingWorkflows({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE ?? settings.namespace,
+    taskQueue: config.TEMPORAL_TASK_QUEUE ?? settings.taskQueue,
+    log,
+  });
   announceReady({ identity: workerIdentity() });
   await running;
 }

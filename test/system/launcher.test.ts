@@ -68,6 +68,13 @@ describe('npm start', { timeout: 240_000 }, () => {
       expect.stringMatching(/^self-check\/startup-/),
     ]);
 
+    // The worker starts the district's standing processes once.
+    const standing = await fetch(
+      `http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/namespaces/onecard/workflows?query=${encodeURIComponent('WorkflowType="blacklistUpkeep"')}`,
+    );
+    const upkeep = (await standing.json()).executions as Array<{ execution: { workflowId: string } }>;
+    expect(upkeep.map((e) => e.execution.workflowId)).toEqual(['blacklist-upkeep/district']);
+
     const consolePage = await fetch(`${ready.api}/admin/`);
     expect(consolePage.status).toBe(200);
     expect(await consolePage.text()).toContain('<div id="root">');
