@@ -1,14 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { startCardProcess } from '../card-process.ts';
 import type { BankTopUpInput } from '../../activities/bank-top-up/types.ts';
 import { workflowIds, workflowTypes } from '../../workflows/names.ts';
 import type { Pool } from '../db/pool.ts';
-
-const searchKeys = {
-  cardNo: defineSearchAttributeKey('CardNo', SearchAttributeType.KEYWORD),
-  schoolId: defineSearchAttributeKey('SchoolId', SearchAttributeType.KEYWORD),
-  businessKey: defineSearchAttributeKey('BusinessKey', SearchAttributeType.KEYWORD),
-};
 
 export const replyWindowMsDefault = 24 * 3_600_000;
 
@@ -21,25 +15,13 @@ export async function startBankTopUp(
   taskQueue: string,
   input: BankTopUpInput,
 ): Promise<{ workflowId: string; started: boolean }> {
-  const workflowId = workflowIds.bankTopUp(input.cardNo, input.requestId);
-  try {
-    await client.workflow.start(workflowTypes.bankTopUp, {
-      workflowId,
-      taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: searchKeys.cardNo, value: input.cardNo },
-        { key: searchKeys.schoolId, value: input.schoolId },
-        { key: searchKeys.businessKey, value: workflowId },
-      ]),
-    });
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
-    throw error;
-  }
-  return { workflowId, started: true };
+  return startCardProcess(client, {
+    workflowType: workflowTypes.bankTopUp,
+    workflowId: workflowIds.bankTopUp(input.cardNo, input.requestId),
+    taskQueue,
+    input,
+    reuse: 'REJECT_DUPLICATE',
+  });
 }
 
 /**

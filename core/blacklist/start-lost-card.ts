@@ -1,14 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { startCardProcess } from '../card-process.ts';
 import type { LostCardInput } from '../../activities/lost-card/types.ts';
 import type { CardReplacedSignal, UnfreezeCardSignal } from '../../workflows/lost-card/workflow.ts';
 import { signalNames, workflowIds, workflowTypes } from '../../workflows/names.ts';
-
-const searchKeys = {
-  cardNo: defineSearchAttributeKey('CardNo', SearchAttributeType.KEYWORD),
-  schoolId: defineSearchAttributeKey('SchoolId', SearchAttributeType.KEYWORD),
-  businessKey: defineSearchAttributeKey('BusinessKey', SearchAttributeType.KEYWORD),
-};
 
 /**
  * Starts 挂失 under the card's business key. A second report while one runs is a no-op answering with the
@@ -19,25 +13,13 @@ export async function startLostCard(
   taskQueue: string,
   input: LostCardInput,
 ): Promise<{ workflowId: string; started: boolean }> {
-  const workflowId = workflowIds.lostCard(input.cardNo);
-  try {
-    await client.workflow.start(workflowTypes.lostCard, {
-      workflowId,
-      taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: searchKeys.cardNo, value: input.cardNo },
-        { key: searchKeys.schoolId, value: input.schoolId },
-        { key: searchKeys.businessKey, value: workflowId },
-      ]),
-    });
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
-    throw error;
-  }
-  return { workflowId, started: true };
+  return startCardProcess(client, {
+    workflowType: workflowTypes.lostCard,
+    workflowId: workflowIds.lostCard(input.cardNo),
+    taskQueue,
+    input,
+    reuse: 'ALLOW_DUPLICATE',
+  });
 }
 
 /** Signals the running 挂失 of a card; `false` when none runs (nothing to unfreeze or replace). */
