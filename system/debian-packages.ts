@@ -37,14 +37,21 @@ export async function ensureDebianPackages(
 
 /**
  * The `smartcard` binding is an optional dependency: on a machine without libpcsclite-dev its build fails
- * without failing `npm install`. Once the headers are there, build it.
+ * without failing `npm install`, and npm then leaves the package out altogether. Once the headers are
+ * there, install it from the lock file again (when npm left it out) or build it (when it is there unbuilt).
  */
 export async function ensureSmartcardBinding(say: (line: string) => void): Promise<void> {
-  const binary = path.join(repoRoot, 'node_modules', 'smartcard', 'build', 'Release', 'smartcard_napi.node');
+  const packageDir = path.join(repoRoot, 'node_modules', 'smartcard');
+  const binary = path.join(packageDir, 'build', 'Release', 'smartcard_napi.node');
   if (fs.existsSync(binary)) return;
-  say('pc/sc: building the smartcard binding (npm rebuild smartcard)…');
-  await run('npm', ['rebuild', 'smartcard', '--foreground-scripts'], process.env, say);
-  if (!fs.existsSync(binary)) throw new Error(`npm rebuild smartcard did not produce ${binary}`);
+  if (fs.existsSync(packageDir)) {
+    say('pc/sc: building the smartcard binding (npm rebuild smartcard)…');
+    await run('npm', ['rebuild', 'smartcard', '--foreground-scripts'], process.env, say);
+  } else {
+    say('pc/sc: installing the smartcard binding from package-lock.json now that libpcsclite-dev is here…');
+    await run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error'], process.env, say);
+  }
+  if (!fs.existsSync(binary)) throw new Error(`the smartcard binding was not built: ${binary} is missing`);
 }
 
 function run(
