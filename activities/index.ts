@@ -6,6 +6,7 @@ import { createSelfCheckActivities } from './self-check/activities.ts';
 import { createBankTopUpActivities } from './bank-top-up/activities.ts';
 import { createLostCardActivities } from './lost-card/activities.ts';
 import { createBlacklistUpkeepActivities } from './blacklist-upkeep/activities.ts';
+import { createCardReplacementActivities } from './card-replacement/activities.ts';
 
 export interface ActivityDeps {
   db: Pool;
@@ -23,5 +24,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createBankTopUpActivities(deps),
     ...createLostCardActivities(deps),
     ...createBlacklistUpkeepActivities(deps),
+    ...createCardReplacementActivities(deps),
   };
 }

@@ -21,6 +21,7 @@ import { reportRoutes } from './routes/reports/index.ts';
 import { smsRoutes } from './routes/sms/index.ts';
 import { topUpRoutes } from './routes/top-ups/index.ts';
 import { blacklistRoutes } from './routes/blacklist/index.ts';
+import { replacementRoutes } from './routes/replacements/index.ts';
 
 /**
  * Start-up order: external components (config, database, warehouse, Temporal), then the app's own
@@ -57,6 +58,7 @@ export async function buildApp(config: ApiConfig, logger?: Logger): Promise<Fast
   await app.register(smsRoutes);
   await app.register(topUpRoutes);
   await app.register(blacklistRoutes);
+  await app.register(replacementRoutes);
   await app.register(consolePlugin);
   return app;
 }

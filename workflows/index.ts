@@ -3,3 +3,4 @@ export { selfCheck } from './self-check/workflow.ts';
 export { bankTopUp } from './bank-top-up/workflow.ts';
 export { lostCard } from './lost-card/workflow.ts';
 export { blacklistUpkeep } from './blacklist-upkeep/workflow.ts';
+export { cardReplacement } from './card-replacement/workflow.ts';

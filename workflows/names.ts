@@ -6,6 +6,7 @@ export const workflowTypes = {
   bankTopUp: 'bankTopUp',
   lostCard: 'lostCard',
   blacklistUpkeep: 'blacklistUpkeep',
+  cardReplacement: 'cardReplacement',
 } as const;
 
 /** Workflow ids are business keys, so starting the same process twice is a no-op. */
@@ -14,6 +15,7 @@ export const workflowIds = {
   bankTopUp: (cardNo: string, requestId: string) => `bank-top-up/${cardNo}/${requestId}`,
   lostCard: (cardNo: string) => `lost-card/${cardNo}`,
   blacklistUpkeep: (scope: string) => `blacklist-upkeep/${scope}`,
+  cardReplacement: (cardNo: string) => `card-replacement/${cardNo}`,
 } as const;
 
 /** Signals and queries, by name, for the workflow and for the API that sends or asks them. */
@@ -29,4 +31,5 @@ export const signalNames = {
 export const queryNames = {
   topUpState: 'topUpState',
   lostCardState: 'lostCardState',
+  cardReplacementState: 'cardReplacementState',
 } as const;

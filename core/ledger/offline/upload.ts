@@ -15,6 +15,7 @@ import {
 } from '../store/unit-of-work.ts';
 import { writeLedger, type PlannedTransaction, type RequestRecord } from '../store/write.ts';
 import { subjects } from '../subjects.ts';
+import { recordCollection, transferredReplacements } from './collections.ts';
 import {
   checkOfflineRecord,
   type OfflineRecord,
@@ -162,6 +163,9 @@ export async function uploadOfflineRecords(
     const cardNos = [...new Set(fresh.map((r) => r.cardNo))];
     const cards = await lockCards(client, cardNos, [upload.terminalId]);
     const { mirrors, usedCounters } = await loadMirrors(client, cardNos);
+    // A replaced card's record that comes after its balance went to the new card is booked all the same
+    // (the money left the old card's purse) against the holder's wallets, which the new card now holds.
+    const replacedBy = await transferredReplacements(client, cardNos);
     const accountIds = [
       terminal.payableAccountId,
       suspense,
@@ -223,6 +227,14 @@ export async function uploadOfflineRecords(
             recordKey: key,
             detail: f.detail,
           }));
+        const newCardNo = replacedBy.get(record.cardNo);
+        if (newCardNo)
+          findings.push({
+            cardNo: record.cardNo,
+            kind: 'after_replacement',
+            recordKey: key,
+            detail: { newCardNo, amountFen: String(record.amountFen) },
+          });
         if (shortfall > 0n)
           findings.push({
             cardNo: record.cardNo,
@@ -291,6 +303,7 @@ export async function uploadOfflineRecords(
       answers.set(answer.terminalSeq, answer);
     }
     await storePurseState(client, mirrors, counters, reports);
+    await recordCollection(client, upload.terminalId, upload.uploadId);
     const records = upload.records.map(answerOfRecord);
     return finish({
       outcome: 'ok',
