@@ -7,6 +7,8 @@ import { createBankTopUpActivities } from './bank-top-up/activities.ts';
 import { createLostCardActivities } from './lost-card/activities.ts';
 import { createBlacklistUpkeepActivities } from './blacklist-upkeep/activities.ts';
 import { createCardReplacementActivities } from './card-replacement/activities.ts';
+import { createDailySettlementActivities } from './daily-settlement/activities.ts';
+import type { ReportsRefresher } from '../warehouse/nightly-refresh.ts';
 
 export interface ActivityDeps {
   db: Pool;
@@ -15,6 +17,8 @@ export interface ActivityDeps {
   sms?: SmsSender;
   /** The bank gateway (core/bank); bank top-ups fail with `bank_not_configured` when not given. */
   bank?: BankGateway;
+  /** The nightly refresh of the report models (dbt); skipped, and said so, when not given. */
+  reports?: ReportsRefresher;
 }
 
 /** Every activity the worker registers, built from real components handed in by the caller. */
@@ -25,5 +29,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createLostCardActivities(deps),
     ...createBlacklistUpkeepActivities(deps),
     ...createCardReplacementActivities(deps),
+    ...createDailySettlementActivities(deps),
   };
 }

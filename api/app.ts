@@ -22,6 +22,7 @@ import { smsRoutes } from './routes/sms/index.ts';
 import { topUpRoutes } from './routes/top-ups/index.ts';
 import { blacklistRoutes } from './routes/blacklist/index.ts';
 import { replacementRoutes } from './routes/replacements/index.ts';
+import { settlementRoutes } from './routes/settlements/index.ts';
 
 /**
  * Start-up order: external components (config, database, warehouse, Temporal), then the app's own
@@ -59,6 +60,7 @@ export async function buildApp(config: ApiConfig, logger?: Logger): Promise<Fast
   await app.register(topUpRoutes);
   await app.register(blacklistRoutes);
   await app.register(replacementRoutes);
+  await app.register(settlementRoutes);
   await app.register(consolePlugin);
   return app;
 }

@@ -4,6 +4,7 @@ import { loadConfig, redactUrl } from '../core/config.ts';
 import { createPool } from '../core/db/pool.ts';
 import { createProcessLogger } from '../core/log.ts';
 import { createWarehouseClient } from '../core/warehouse-client.ts';
+import { createReportsRefresher } from '../warehouse/nightly-refresh.ts';
 import { bankGatewayFromConfig } from '../core/bank/from-config.ts';
 import { smsSenderFromConfig } from '../core/sms/from-config.ts';
 import { announceReady, onShutdown } from '../system/lifeline.ts';
@@ -33,7 +34,13 @@ async function main(): Promise<void> {
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { db, warehouse, sms: smsSenderFromConfig(db, config), bank: bankGatewayFromConfig(config) },
+    deps: {
+      db,
+      warehouse,
+      sms: smsSenderFromConfig(db, config),
+      bank: bankGatewayFromConfig(config),
+      reports: createReportsRefresher({ db, warehouse, clickhouseUrl: config.CLICKHOUSE_URL }),
+    },
     log,
   });
   const running = worker.run();

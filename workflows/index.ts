@@ -4,3 +4,4 @@ export { bankTopUp } from './bank-top-up/workflow.ts';
 export { lostCard } from './lost-card/workflow.ts';
 export { blacklistUpkeep } from './blacklist-upkeep/workflow.ts';
 export { cardReplacement } from './card-replacement/workflow.ts';
+export { dailySettlement, nightlySettlement } from './daily-settlement/workflow.ts';

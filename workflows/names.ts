@@ -7,6 +7,8 @@ export const workflowTypes = {
   lostCard: 'lostCard',
   blacklistUpkeep: 'blacklistUpkeep',
   cardReplacement: 'cardReplacement',
+  dailySettlement: 'dailySettlement',
+  nightlySettlement: 'nightlySettlement',
 } as const;
 
 /** Workflow ids are business keys, so starting the same process twice is a no-op. */
@@ -16,6 +18,13 @@ export const workflowIds = {
   lostCard: (cardNo: string) => `lost-card/${cardNo}`,
   blacklistUpkeep: (scope: string) => `blacklist-upkeep/${scope}`,
   cardReplacement: (cardNo: string) => `card-replacement/${cardNo}`,
+  dailySettlement: (businessDate: string, departmentId: string) =>
+    `daily-settlement/${businessDate}/${departmentId}`,
+} as const;
+
+/** Temporal Schedules, by id. */
+export const scheduleIds = {
+  nightlySettlement: 'nightly-settlement',
 } as const;
 
 /** Signals and queries, by name, for the workflow and for the API that sends or asks them. */
@@ -26,10 +35,13 @@ export const signalNames = {
   unfreezeCard: 'unfreezeCard',
   /** A lost card's replacement (补卡) has taken over: the lost-card process ends. */
   cardReplaced: 'cardReplaced',
+  /** Finance staff's approval or rejection of a daily settlement statement. */
+  settlementDecision: 'settlementDecision',
 } as const;
 
 export const queryNames = {
   topUpState: 'topUpState',
   lostCardState: 'lostCardState',
   cardReplacementState: 'cardReplacementState',
+  dailySettlementState: 'dailySettlementState',
 } as const;

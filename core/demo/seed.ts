@@ -66,6 +66,21 @@ export async function seedDemoDistrict(
            ($1, $3, '学生食堂', 'canteen'), ($2, $3, '校园超市', 'shop') on conflict do nothing`,
         [canteen, shop, school.schoolId],
       );
+      // 结算部门: the school's finance office settles both merchants; its head approves the statements.
+      const department = `${school.schoolId}-FIN`;
+      await client.query(
+        `insert into settlement_departments (department_id, school_id, name) values ($1, $2, '后勤结算中心') on conflict do nothing`,
+        [department, school.schoolId],
+      );
+      await client.query(
+        `update merchants set department_id = $1 where merchant_id in ($2, $3) and department_id is null`,
+        [department, canteen, shop],
+      );
+      await client.query(
+        `insert into finance_grants (operator_id, permission, department_id, granted_by)
+         values ($1, 'settlement_approve', $2, 'demo-seed') on conflict do nothing`,
+        [`${school.schoolId.toLowerCase()}-finance-head`, department],
+      );
       const terminals: Array<[string, string, string | null]> = [
         ['POS1', 'pos', canteen],
         ['POS2', 'pos', canteen],

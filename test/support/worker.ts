@@ -5,6 +5,7 @@ import { createPool, type Pool } from '../../core/db/pool.ts';
 import { createWarehouseClient, type ClickHouseClient } from '../../core/warehouse-client.ts';
 import { readTemporalSettings } from '../../core/temporal-settings.ts';
 import { createWorker } from '../../worker/worker.ts';
+import type { ActivityDeps } from '../../activities/index.ts';
 import { stackConfig } from './env.ts';
 
 export interface RunningWorker {
@@ -17,14 +18,17 @@ export interface RunningWorker {
 }
 
 /** A real worker on the shared Temporal dev server, with a task queue of its own so suites do not collide. */
-export async function startTestWorker(taskQueue: string): Promise<RunningWorker> {
+export async function startTestWorker(
+  taskQueue: string,
+  extraDeps: Omit<Partial<ActivityDeps>, 'db' | 'warehouse'> = {},
+): Promise<RunningWorker> {
   const config = stackConfig();
   const db = createPool(config.DATABASE_URL, { max: 5 });
   const warehouse = createWarehouseClient(config.CLICKHOUSE_URL);
   const { worker, connection } = await createWorker({
     address: config.TEMPORAL_ADDRESS,
     taskQueue,
-    deps: { db, warehouse },
+    deps: { db, warehouse, ...extraDeps },
     log: pino({ level: 'warn' }),
   });
   const running = worker.run();

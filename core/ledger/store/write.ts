@@ -14,7 +14,8 @@ export type TransactionKind =
   | 'reversal'
   | 'deposit_in'
   | 'deposit_out'
-  | 'opening';
+  | 'opening'
+  | 'settlement';
 
 /** A transaction decided and posted in the book, waiting to be stored with its outbox event. */
 export interface PlannedTransaction {

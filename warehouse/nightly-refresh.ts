@@ -1,0 +1,72 @@
+import path from 'node:path';
+import type { Pool } from '../core/db/pool.ts';
+import type { ClickHouseClient } from '../core/warehouse-client.ts';
+import { varPath } from '../core/paths.ts';
+import { loadLedgerDailyTotals, replayDay } from './relay/relay.ts';
+import { buildMarts } from './dbt/build-marts.ts';
+
+/** What the nightly refresh of the report models did, small enough to keep in a workflow's history. */
+export interface ReportsRefresh {
+  businessDate: string;
+  replayedEvents: number;
+  ledgerTotalsKinds: number;
+  success: boolean;
+  elapsedS: number;
+  models: number;
+  tests: number;
+  failedModels: Array<{ model: string; message: string }>;
+  failedTests: Array<{ test: string; failures: number | null }>;
+  errors: string[];
+}
+
+export interface ReportsRefresher {
+  refresh(businessDate: string, onProgress?: (line: string) => void): Promise<ReportsRefresh>;
+}
+
+const messageMax = 500;
+
+/**
+ * The data centre's nightly step: the day's events replayed into the warehouse (copies collapse by event
+ * id, so nothing the relay already sent is doubled), the ledger's totals of the day loaded for the money
+ * check, then `dbt build`. A failed model leaves yesterday's mart in place; the answer says which and why.
+ * One build at a time per database (an advisory lock), since two builds would swap the same tables.
+ */
+export function createReportsRefresher(deps: {
+  db: Pool;
+  warehouse: ClickHouseClient;
+  clickhouseUrl: string;
+  schema?: string;
+  targetPath?: string;
+}): ReportsRefresher {
+  return {
+    async refresh(businessDate, onProgress) {
+      const lock = await deps.db.connect();
+      try {
+        await lock.query(`select pg_advisory_lock(hashtext('onecard:dbt-build'))`);
+        const replayed = await replayDay(deps.db, deps.warehouse, businessDate);
+        const kinds = await loadLedgerDailyTotals(deps.db, deps.warehouse, businessDate);
+        const build = await buildMarts({
+          clickhouseUrl: deps.clickhouseUrl,
+          schema: deps.schema,
+          targetPath: deps.targetPath ?? path.join(varPath('dbt'), 'target-nightly'),
+          onProgress,
+        });
+        return {
+          businessDate,
+          replayedEvents: replayed.replayed,
+          ledgerTotalsKinds: kinds,
+          success: build.success,
+          elapsedS: build.elapsedS,
+          models: build.models,
+          tests: build.tests,
+          failedModels: build.failedModels.map((m) => ({ ...m, message: m.message.slice(0, messageMax) })),
+          failedTests: build.failedTests.map((t) => ({ test: t.test, failures: t.failures })),
+          errors: build.errors.map((e) => e.slice(0, messageMax)),
+        };
+      } finally {
+        await lock.query(`select pg_advisory_unlock(hashtext('onecard:dbt-build'))`).catch(() => undefined);
+        lock.release();
+      }
+    },
+  };
+}
