@@ -23,6 +23,7 @@ import { topUpRoutes } from './routes/top-ups/index.ts';
 import { blacklistRoutes } from './routes/blacklist/index.ts';
 import { replacementRoutes } from './routes/replacements/index.ts';
 import { settlementRoutes } from './routes/settlements/index.ts';
+import { processRoutes } from './routes/processes.ts';
 
 /**
  * Start-up order: external components (config, database, warehouse, Temporal), then the app's own
@@ -61,6 +62,7 @@ export async function buildApp(config: ApiConfig, logger?: Logger): Promise<Fast
   await app.register(blacklistRoutes);
   await app.register(replacementRoutes);
   await app.register(settlementRoutes);
+  await app.register(processRoutes);
   await app.register(consolePlugin);
   return app;
 }

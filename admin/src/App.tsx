@@ -1,7 +1,8 @@
-import { Admin, CustomRoutes, reactRouterProvider } from 'react-admin';
+import { Admin, CustomRoutes, Resource, reactRouterProvider } from 'react-admin';
 import { createDataProvider } from './dataProvider.ts';
 import { i18nProvider } from './i18n/index.ts';
 import { AppTitle, Layout } from './Layout.tsx';
+import processes from './processes/index.ts';
 import { StatusPage } from './status/index.ts';
 import { theme } from './theme.ts';
 
@@ -25,6 +26,7 @@ export const App = () => (
     dashboard={StatusPage}
     disableTelemetry
   >
+    <Resource name="processes" {...processes} />
     <CustomRoutes>
       <Route path="/status" element={<StatusPage />} />
     </CustomRoutes>

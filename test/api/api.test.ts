@@ -110,6 +110,36 @@ describe('self-check route', () => {
   });
 });
 
+describe('processes route', () => {
+  test('lists a process by its business key, newest first, with the count in X-Total-Count', async () => {
+    await app.inject({ method: 'POST', url: '/api/self-checks', payload: { checkId: 'api-processes-1' } });
+    const list = await app.inject({
+      method: 'GET',
+      url: '/api/processes?businessKey=self-check/api-processes-1&type=selfCheck&_start=0&_end=10',
+    });
+    expect(list.statusCode, list.body).toBe(200);
+    expect(list.headers['x-total-count']).toBe('1');
+    expect(list.json()).toEqual([
+      expect.objectContaining({
+        workflowId: 'self-check/api-processes-1',
+        type: 'selfCheck',
+        status: 'Completed',
+      }),
+    ]);
+  });
+
+  test.each([
+    ['a quote in a filter', "businessKey=a'b", 'businessKey'],
+    ['an unknown type', 'type=dropTables', 'type'],
+    ['a page bound that is no number', '_start=-1', '_start'],
+    ['an unknown parameter', 'sql=1', 'additional'],
+  ])('refuses %s with a 400 naming it', async (_case, query, field) => {
+    const response = await app.inject({ method: 'GET', url: `/api/processes?${query}` });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toContain(field);
+  });
+});
+
 describe('documents and errors', () => {
   test('serves the OpenAPI document with every route', async () => {
     const response = await app.inject({ method: 'GET', url: '/openapi.json' });

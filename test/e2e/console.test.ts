@@ -127,4 +127,30 @@ describe('admin console', { timeout: 60_000 }, () => {
     await page.screenshot({ path: path.join(screenshotDir, 'console-status-error.png'), fullPage: true });
     await page.unroute('**/health');
   });
+
+  it('lists the processes, each opening its own history in the Temporal Web UI', async () => {
+    const checkId = `console-${Date.now()}`;
+    const ran = await fetch(`${stack.apiUrl}/api/self-checks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ checkId }),
+    });
+    expect(ran.status).toBe(200);
+    const workflowId = `self-check/${checkId}`;
+    const filter = encodeURIComponent(JSON.stringify({ businessKey: workflowId }));
+    await page.goto(`${stack.apiUrl}/admin/#/processes?filter=${filter}`);
+    const link = page.getByTestId(`process-history-${workflowId}`);
+    await link.waitFor({ timeout: 20_000 });
+    // The earlier case left the console in English.
+    expect(await page.getByTestId(`process-status-${workflowId}`).textContent()).toBe('Completed');
+    const href = await link.getAttribute('href');
+    const ui = report.links.temporalWebUi!.replace(/\/workflows$/, '');
+    expect(href!.startsWith(`${ui}/workflows/${encodeURIComponent(workflowId)}/`), href!).toBe(true);
+    expect(href).toMatch(/\/[0-9a-f-]{36}\/history$/);
+    await page.screenshot({ path: path.join(screenshotDir, 'console-processes-en.png'), fullPage: true });
+    const [popup] = await Promise.all([page.context().waitForEvent('page'), link.click()]);
+    await popup.waitForLoadState('domcontentloaded');
+    expect(popup.url()).toBe(href);
+    await popup.close();
+  });
 });

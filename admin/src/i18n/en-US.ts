@@ -44,8 +44,42 @@ export const enUSAppMessages: AppMessages = {
         openapi: 'API reference (OpenAPI)',
       },
     },
+    processes: {
+      history: 'Open its history',
+      types: {
+        lostCard: 'Lost card (挂失)',
+        cardReplacement: 'Card replacement (补卡)',
+        bankTopUp: 'Bank top-up (网银圈存)',
+        dailySettlement: 'Daily settlement (日结)',
+        nightlySettlement: 'Nightly settlement run',
+        blacklistUpkeep: 'Blacklist upkeep',
+        selfCheck: 'Self-check',
+      },
+      statuses: {
+        Running: 'Running',
+        Completed: 'Completed',
+        Failed: 'Failed',
+        Canceled: 'Canceled',
+        Terminated: 'Terminated',
+        TimedOut: 'Timed out',
+        ContinuedAsNew: 'Continued as new',
+      },
+    },
   },
-  resources: {},
+  resources: {
+    processes: {
+      name: 'Process |||| Processes',
+      fields: {
+        type: 'Process',
+        workflowId: 'Business key',
+        status: 'Status',
+        startTime: 'Started',
+        historyUrl: 'History',
+        businessKey: 'Business key',
+        cardNo: 'Card number',
+      },
+    },
+  },
 };
 
 export const enUSMessages = { ...englishMessages, ...enUSAppMessages };

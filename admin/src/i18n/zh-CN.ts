@@ -44,9 +44,43 @@ export const zhCNAppMessages = {
         openapi: '接口文档 (OpenAPI)',
       },
     },
+    processes: {
+      history: '查看流程历史',
+      types: {
+        lostCard: '挂失',
+        cardReplacement: '补卡',
+        bankTopUp: '网银圈存',
+        dailySettlement: '日结',
+        nightlySettlement: '夜间日结批处理',
+        blacklistUpkeep: '黑名单维护',
+        selfCheck: '系统自检',
+      },
+      statuses: {
+        Running: '进行中',
+        Completed: '已完成',
+        Failed: '失败',
+        Canceled: '已取消',
+        Terminated: '已终止',
+        TimedOut: '已超时',
+        ContinuedAsNew: '已续跑',
+      },
+    },
   },
   // Field labels of the resources, filled in as the resources arrive (schools, cardholders, cards…).
-  resources: {},
+  resources: {
+    processes: {
+      name: '流程 |||| 流程',
+      fields: {
+        type: '流程类型',
+        workflowId: '业务键',
+        status: '状态',
+        startTime: '开始时间',
+        historyUrl: '流程历史',
+        businessKey: '业务键',
+        cardNo: '卡号',
+      },
+    },
+  },
 };
 
 export type AppMessages = typeof zhCNAppMessages;
