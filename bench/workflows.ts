@@ -1,13 +1,13 @@
-// `npm run bench -- workflows [--top-ups 1000] [--concurrency 50]`
+// `npm run bench -- workflows [--top-ups 1000] [--concurrency 50] [--replacements 1000] [--loss-reports 200]`
 //
 // Bank top-ups approved by SMS, end to end on one machine: the embedded stack (PostgreSQL, Temporal dev
 // server in memory, warehouse) on free ports under var/bench/workflows (wiped), the API and a worker
 // in-process, the bank simulator as its own process, SMS in outbox mode (the default). The clock runs from
 // the first start request until every top-up has completed: each is started through the API, its code is
 // read from the outbox, and the parent's `Y <code>` goes through the signed inbound webhook. The goal is
-// 1,000 top-ups started and approved within 60 s. The last line is
-// {"freezeToBlacklistP99Ms":…,"topUpsPerS":…}; the freeze half belongs to the lost-card workflow and is
-// null until that workflow exists.
+// 1,000 top-ups started and approved within 60 s. Then, on the same stack and worker, 挂失 reports are timed
+// until their card is on the blacklist while 1,000 card replacements wait (bench/parts/freeze-under-load.ts);
+// the goal is a p99 under 2 s. The last line is {"freezeToBlacklistP99Ms":…,"topUpsPerS":…}.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -24,6 +24,7 @@ import { createWarehouseClient } from '../core/warehouse-client.ts';
 import { freePort } from '../system/ports.ts';
 import { startStackOnFreePorts } from '../system/stack.ts';
 import { createWorker } from '../worker/worker.ts';
+import { measureFreezeUnderLoad } from './parts/freeze-under-load.ts';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -36,6 +37,8 @@ function option(name: string, fallback: number): number {
 }
 const topUpCount = option('top-ups', 1_000);
 const concurrency = option('concurrency', 50);
+const replacementCount = option('replacements', 1_000);
+const lossReportCount = option('loss-reports', 200);
 const say = (line: string) => console.log(`[bench workflows] ${line}`);
 
 const varDir = path.join(repoRoot, 'var', 'bench', 'workflows');
@@ -181,6 +184,24 @@ say(
     `ledger differences ${ledger.differences.length}, unbalanced ${ledger.unbalancedTransactions.length}`,
 );
 
+const freeze = await measureFreezeUnderLoad({
+  db,
+  apiUrl: publicBaseUrl,
+  replacements: replacementCount,
+  reports: lossReportCount,
+  concurrency,
+  say,
+});
+say(
+  `freeze to blacklist while ${freeze.replacements} replacements ran: p50 ${freeze.freezeToBlacklistP50Ms} ms, ` +
+    `p99 ${freeze.freezeToBlacklistP99Ms} ms over ${freeze.reports} reports; the replacements then completed in ` +
+    `${freeze.replacementsCompletedS} s`,
+);
+const ledgerAfter = await checkLedger(db);
+say(
+  `ledger after the replacements: differences ${ledgerAfter.differences.length}, unbalanced ${ledgerAfter.unbalancedTransactions.length}`,
+);
+
 worker.shutdown();
 await running;
 await Promise.all([connection.close(), workerDb.end(), warehouse.close(), db.end(), app.close()]);
@@ -188,7 +209,10 @@ bankProcess.kill('SIGTERM');
 await stack.stop();
 log.end();
 console.log(
-  JSON.stringify({ freezeToBlacklistP99Ms: null, topUpsPerS: Number((topUpCount / seconds).toFixed(1)) }),
+  JSON.stringify({
+    freezeToBlacklistP99Ms: freeze.freezeToBlacklistP99Ms,
+    topUpsPerS: Number((topUpCount / seconds).toFixed(1)),
+  }),
 );
 process.exit(moved[0]!.n === topUpCount && statement.debits.length === topUpCount ? 0 : 1);
 

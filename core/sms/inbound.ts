@@ -1,6 +1,12 @@
 import type { Pool } from '../db/pool.ts';
 
-export type InboundOutcome = 'received' | 'signalled' | 'sender_not_bound' | 'no_waiting_top_up';
+export type InboundOutcome =
+  | 'received'
+  | 'signalled'
+  | 'sender_not_bound'
+  | 'no_waiting_top_up'
+  | 'loss_reported'
+  | 'loss_report_unclear';
 
 /** A Twilio inbound message webhook's fields that matter here, checked. */
 export interface InboundSms {

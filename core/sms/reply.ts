@@ -15,3 +15,14 @@ export function parseTopUpReply(text: string): TopUpReply {
   if (/^(?:N|NO|否)$/.test(normalised)) return { kind: 'decline' };
   return { kind: 'unclear' };
 }
+
+/**
+ * `挂失` reports the card bound to the sending phone lost; `挂失 1A2B` names it by the last four characters
+ * of its number when the phone is bound to more than one. `GS` (the pinyin initials) is accepted too.
+ */
+export function parseLossReport(text: string): { cardSuffix?: string } | undefined {
+  const normalised = text.normalize('NFKC').trim().toUpperCase();
+  const report = /^(?:挂失|GS)\s*([0-9A-F]{4})?$/.exec(normalised);
+  if (!report) return undefined;
+  return report[1] ? { cardSuffix: report[1] } : {};
+}

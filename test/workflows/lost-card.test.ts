@@ -169,6 +169,74 @@ describe('lost-card freezing (挂失)', () => {
       .signal(signalNames.cardReplaced, { operatorId: 'o' });
   });
 
+  test('a parent texting 挂失 reports the card bound to that phone; with two cards, the last four say which', async () => {
+    const { cardNo, phone } = await boundCard();
+    const text = (body: string) =>
+      app.inject({ method: 'POST', url: '/api/sms/outbox/replies', payload: { from: phone, text: body } });
+    expect((await text('挂失')).statusCode).toBe(202);
+    expect(await frozenState(cardNo)).toMatchObject({ phase: 'frozen', parentNotified: true });
+    const inbound = await running.db.query(
+      `select outcome, workflow_id from sms_messages where from_phone = $1 and direction = 'inbound'`,
+      [phone],
+    );
+    expect(inbound.rows).toEqual([{ outcome: 'loss_reported', workflow_id: `lost-card/${cardNo}` }]);
+
+    // A second pupil bound to the same phone: 挂失 alone is unclear, 挂失 with the last four is not.
+    const school = await createSchool(running.db);
+    const [second] = await createCards(running.db, school, 1);
+    const bound = await app.inject({
+      method: 'PUT',
+      url: `/api/parent-bindings/${second}`,
+      payload: { guardianPhone: phone, bankCardToken: `tok_${randomBytes(8).toString('hex')}` },
+    });
+    expect(bound.statusCode, bound.body).toBe(200);
+    await running.client.workflow
+      .getHandle(workflowIds.lostCard(cardNo))
+      .signal(signalNames.unfreezeCard, { operatorId: 'o', reason: '找到了' });
+    await eventually(cardRow.bind(null, cardNo), (status) => status === 'active');
+    expect((await text('GS')).statusCode).toBe(202);
+    expect([await cardRow(cardNo), await cardRow(second!)]).toEqual(['active', 'active']);
+    expect((await text(`挂失 ${second!.slice(-4).toLowerCase()}`)).statusCode).toBe(202);
+    expect(await frozenState(second!)).toMatchObject({ phase: 'frozen' });
+    expect(await cardRow(cardNo)).toBe('active');
+    const outcomes = await running.db.query(
+      `select outcome from sms_messages where from_phone = $1 and direction = 'inbound' order by message_id`,
+      [phone],
+    );
+    expect(outcomes.rows.map((r) => r.outcome)).toEqual([
+      'loss_reported',
+      'loss_report_unclear',
+      'loss_reported',
+    ]);
+    await running.client.workflow
+      .getHandle(workflowIds.lostCard(second!))
+      .signal(signalNames.cardReplaced, { operatorId: 'o' });
+  });
+
+  test('a freeze at the card office counter starts the same process; an unfreeze there ends it', async () => {
+    const { cardNo, phone } = await boundCard();
+    const counter = (action: string, requestId: string, reason: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/card-office/cards/${cardNo}/${action}`,
+        payload: { requestId, operatorId: 'office-3', reason },
+      });
+    expect((await counter('freeze', 'counter-1', '窗口挂失')).statusCode).toBe(200);
+    expect(await frozenState(cardNo)).toMatchObject({ alreadyFrozen: true, parentNotified: true });
+    expect(await entry(cardNo)).toMatchObject({ priority: true, removed: null });
+    expect((await counter('unfreeze', 'counter-2', '窗口解挂')).statusCode).toBe(200);
+    const result = (await running.client.workflow
+      .getHandle(workflowIds.lostCard(cardNo))
+      .result()) as LostCardResult;
+    expect(result).toMatchObject({
+      phase: 'unfrozen',
+      unfreeze: { operatorId: 'office-3', reason: '窗口解挂' },
+    });
+    expect(await cardRow(cardNo)).toBe('active');
+    expect((await entry(cardNo))?.removed).toBe(result.withdrawnVersion);
+    expect((await textsTo(phone)).map((t) => t.template)).toEqual(['card_frozen', 'card_unfrozen']);
+  });
+
   test('bad input gets a 4xx naming the field and starts nothing', async () => {
     const { cardNo } = await boundCard();
     const cases: Array<[string, Record<string, unknown>, string]> = [

@@ -20,6 +20,8 @@ declare module 'fastify' {
         operatorId: string;
         content: unknown;
         run(ctx: OfficeContext): Promise<Record<string, unknown>>;
+        /** What follows once the step committed (a process to start), before the answer is sent. */
+        after?: (answer: { replayed: boolean }) => Promise<void>;
       },
     ) => Promise<FastifyReply>;
   }
@@ -43,6 +45,7 @@ export const cardOfficeRoutes = fp(
       async (reply: FastifyReply, command: Parameters<FastifyInstance['officeStep']>[1]) => {
         try {
           const answer = await runOfficeCommand(app.db, command);
+          await command.after?.(answer);
           if (answer.replayed) reply.header('Idempotent-Replayed', 'true');
           return reply.status(200).send({ outcome: 'ok', ...answer.response, replayed: answer.replayed });
         } catch (error) {

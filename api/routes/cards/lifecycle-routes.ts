@@ -13,6 +13,7 @@ import {
   type ValidityMode,
 } from '../../../core/cards/lifecycle.ts';
 import { jsonSafe } from '../../../core/cards/office-command.ts';
+import { signalLostCard, startLostCard } from '../../../core/blacklist/start-lost-card.ts';
 import {
   cardInfo,
   createCardholderStep,
@@ -268,6 +269,16 @@ export async function lifecycleRoutes(app: FastifyInstance): Promise<void> {
           operatorId,
           content: { cardNo: no, reason: why },
           run: (ctx) => step(ctx, no, why),
+          // A freeze at the counter is a loss report too: the 挂失 process lists the card and texts the
+          // parent; an unfreeze at the counter ends that process the way 解挂 does.
+          after: async () => {
+            if (action === 'freeze') await startCounterLossReport(app, no, requestId, operatorId, why);
+            else
+              await signalLostCard(app.temporal.client, no, {
+                name: 'unfreezeCard',
+                payload: { operatorId, reason: why },
+              });
+          },
         });
       },
     );
@@ -421,4 +432,25 @@ export async function lifecycleRoutes(app: FastifyInstance): Promise<void> {
       });
     },
   );
+}
+
+async function startCounterLossReport(
+  app: FastifyInstance,
+  cardNo: string,
+  requestId: string,
+  operatorId: string,
+  reason: string,
+): Promise<void> {
+  const { rows } = await app.db.query<{ school_id: string }>(
+    `select h.school_id from cards c join cardholders h using (cardholder_id) where c.card_no = $1`,
+    [cardNo],
+  );
+  await startLostCard(app.temporal.client, app.temporal.taskQueue, {
+    cardNo,
+    schoolId: rows[0]!.school_id,
+    channel: 'card_office',
+    requestId,
+    operatorId,
+    reason,
+  });
 }

@@ -3,7 +3,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { codeMatches, isBoundPhone, waitingTopUpsFor } from '../../../core/bank/top-up-records.ts';
 import { recordInbound, readInboundParams, recordStatus, settleInbound } from '../../../core/sms/inbound.ts';
 import { smsPaths, webhookSigningToken } from '../../../core/sms/from-config.ts';
-import { parseTopUpReply } from '../../../core/sms/reply.ts';
+import { parseLossReport, parseTopUpReply } from '../../../core/sms/reply.ts';
+import { startLostCard } from '../../../core/blacklist/start-lost-card.ts';
 import { outboxFromNumber } from '../../../core/sms/sender.ts';
 import { isValidTwilioSignature } from '../../../core/sms/signature.ts';
 import { signalNames } from '../../../workflows/names.ts';
@@ -50,7 +51,7 @@ export async function smsRoutes(app: FastifyInstance): Promise<void> {
     smsPaths.inbound,
     {
       schema: {
-        summary: 'Twilio inbound SMS webhook (a parent replies Y <code> / N)',
+        summary: 'Twilio inbound SMS webhook (a parent replies Y <code> / N, or texts 挂失)',
         tags: ['sms'],
         body: formBody,
       },
@@ -74,6 +75,35 @@ export async function smsRoutes(app: FastifyInstance): Promise<void> {
       if (!(await isBoundPhone(app.db, sms.from))) {
         await settleInbound(app.db, sms.messageSid, 'sender_not_bound');
         request.log.warn({ messageSid: sms.messageSid }, 'SMS reply from a number bound to no card: ignored');
+        return twiml();
+      }
+      const loss = parseLossReport(sms.body);
+      if (loss) {
+        // 挂失 by text: the card must be one bound to this phone, named by its last four when there are two.
+        const { rows: bound } = await app.db.query<{ card_no: string; school_id: string }>(
+          `select b.card_no, h.school_id from parent_bindings b join cards c using (card_no)
+             join cardholders h using (cardholder_id)
+            where b.guardian_phone = $1 and c.status <> 'cancelled' order by b.card_no`,
+          [sms.from],
+        );
+        const named = bound.filter((c) => !loss.cardSuffix || c.card_no.endsWith(loss.cardSuffix));
+        if (named.length !== 1) {
+          await settleInbound(app.db, sms.messageSid, 'loss_report_unclear');
+          request.log.info(
+            { messageSid: sms.messageSid, cards: named.length },
+            'SMS loss report names no single card of this phone: ignored',
+          );
+          return twiml();
+        }
+        const started = await startLostCard(app.temporal.client, app.temporal.taskQueue, {
+          cardNo: named[0]!.card_no,
+          schoolId: named[0]!.school_id,
+          channel: 'parent_sms',
+          requestId: sms.messageSid,
+          operatorId: 'parent-sms',
+          reason: '家长短信挂失',
+        });
+        await settleInbound(app.db, sms.messageSid, 'loss_reported', started.workflowId);
         return twiml();
       }
       const waiting = await waitingTopUpsFor(app.db, sms.from);
