@@ -1,4 +1,5 @@
-// `npm run bench -- workflows [--top-ups 1000] [--concurrency 50] [--replacements 1000] [--loss-reports 200]`
+// `npm run bench -- workflows [--top-ups 1000] [--concurrency 50] [--replacements 1000] [--loss-reports 200]
+//   [--collection-check-s 60]`
 //
 // Bank top-ups approved by SMS, end to end on one machine: the embedded stack (PostgreSQL, Temporal dev
 // server in memory, warehouse) on free ports under var/bench/workflows (wiped), the API and a worker
@@ -39,6 +40,7 @@ const topUpCount = option('top-ups', 1_000);
 const concurrency = option('concurrency', 50);
 const replacementCount = option('replacements', 1_000);
 const lossReportCount = option('loss-reports', 200);
+const collectionCheckS = option('collection-check-s', 60);
 const say = (line: string) => console.log(`[bench workflows] ${line}`);
 
 const varDir = path.join(repoRoot, 'var', 'bench', 'workflows');
@@ -189,6 +191,7 @@ const freeze = await measureFreezeUnderLoad({
   apiUrl: publicBaseUrl,
   replacements: replacementCount,
   reports: lossReportCount,
+  collectionCheckS,
   concurrency,
   say,
 });

@@ -21,6 +21,8 @@ export async function measureFreezeUnderLoad(options: {
   apiUrl: string;
   replacements: number;
   reports: number;
+  /** How often each waiting replacement looks at its silent terminals (15 min in production). */
+  collectionCheckS: number;
   concurrency: number;
   say: (line: string) => void;
 }): Promise<FreezeUnderLoad> {
@@ -64,7 +66,7 @@ export async function measureFreezeUnderLoad(options: {
   const lost = cards.slice(options.replacements);
 
   say(
-    `freeze: starting ${replaced.length} replacements (the school's POS stays silent, so each keeps waiting)`,
+    `freeze: starting ${replaced.length} replacements, each looking at its silent POS every ${options.collectionCheckS} s`,
   );
   await inBatches(replaced, options.concurrency, async (card) => {
     const answer = await post(`${apiUrl}/api/cards/${card.cardNo}/replacements`, {
@@ -72,7 +74,7 @@ export async function measureFreezeUnderLoad(options: {
       operatorId: 'bench-office',
       reason: '压测补卡',
       offlineWindowS: 3_600,
-      collectionCheckS: 5,
+      collectionCheckS: options.collectionCheckS,
     });
     if (answer.status !== 202) throw new Error(`replacement ${card.cardNo}: ${answer.status} ${answer.body}`);
   });
@@ -101,7 +103,7 @@ export async function measureFreezeUnderLoad(options: {
         [card.cardNo],
       );
       if (rows[0]) break;
-      if (polls > 6_000) throw new Error(`card ${card.cardNo} never reached the blacklist`);
+      if (polls > 12_000) throw new Error(`card ${card.cardNo} never reached the blacklist`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     latencies.push(performance.now() - started);

@@ -9,10 +9,18 @@ export function createPool(
   databaseUrl: string,
   options: { max?: number; application?: string } = {},
 ): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 20,
     application_name: options.application ?? 'onecard',
     connectionTimeoutMillis: 5_000,
   });
+  // An idle connection the server closes (a restart, a failover, a stop at the end of a run) is dropped by
+  // the pool and replaced on the next query; without a listener Node would end the whole process for it.
+  pool.on('error', (error) => {
+    process.stderr.write(
+      `PostgreSQL closed an idle connection of ${options.application ?? 'onecard'}: ${error.message}\n`,
+    );
+  });
+  return pool;
 }
