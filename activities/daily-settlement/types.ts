@@ -18,6 +18,8 @@ export interface DailySettlementInput {
 export interface NightlySettlementInput {
   businessDate?: string;
   decisionWithinMs?: number;
+  /** Refresh the report models for the day once the statements are prepared: yes unless set to false. */
+  refreshReports?: boolean;
 }
 
 export interface SettlementDecisionSignal {

@@ -175,6 +175,6 @@ export async function nightlySettlement(input: NightlySettlementInput = {}): Pro
       alreadyRunning.push(workflowId);
     }
   }
-  const reports = await refresh(day);
+  const reports = input.refreshReports === false ? { skipped: 'not_asked' } : await refresh(day);
   return { businessDate: day, started, alreadyRunning, reports };
 }

@@ -2,14 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { signalLostCard, startLostCard } from '../../../core/blacklist/start-lost-card.ts';
 import { terminalBlacklistRoutes } from './terminal-routes.ts';
 import { blacklistListRoutes } from './list-routes.ts';
+import { cardNo, operatorId, reason, requestId } from '../cards/schemas.ts';
+import { error } from '../errors.ts';
 
-const cardNo = { type: 'string', pattern: '^[0-9A-F]{8,20}$' } as const;
-const requestId = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } as const;
-const operatorId = { type: 'string', minLength: 1, maxLength: 64 } as const;
-const reason = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const tags = ['blacklist'];
-
-const error = (code: string, message: string) => ({ error: { code, message } });
 
 /**
  * 挂失: a loss report starts the lost-card process (its business key is the card), 解挂 signals it. The

@@ -4,21 +4,10 @@ import { recordCollection } from '../../../core/ledger/offline/collections.ts';
 import { startCardReplacement } from '../../../core/cards/start-replacement.ts';
 import { queryNames, workflowIds } from '../../../workflows/names.ts';
 import type { CardReplacementState } from '../../../workflows/card-replacement/workflow.ts';
+import { cardNo, code as terminalId, operatorId, reason, requestId } from '../cards/schemas.ts';
+import { error, errorBody, startedBody } from '../errors.ts';
 
-const cardNo = { type: 'string', pattern: '^[0-9A-F]{8,20}$' } as const;
-const terminalId = { type: 'string', pattern: '^[A-Z0-9-]{2,32}$' } as const;
-const requestId = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } as const;
-const operatorId = { type: 'string', minLength: 1, maxLength: 64 } as const;
-const reason = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const tags = ['card-office'];
-const errorBody = {
-  type: 'object',
-  properties: {
-    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-  },
-} as const;
-
-const error = (code: string, message: string) => ({ error: { code, message } });
 
 /**
  * 补卡 of a lost card as a process (its business key is the old card), what it has done so far, and the
@@ -56,14 +45,8 @@ export async function replacementRoutes(app: FastifyInstance): Promise<void> {
           },
         },
         response: {
-          200: {
-            type: 'object',
-            properties: { workflowId: { type: 'string' }, started: { type: 'boolean' } },
-          },
-          202: {
-            type: 'object',
-            properties: { workflowId: { type: 'string' }, started: { type: 'boolean' } },
-          },
+          200: startedBody,
+          202: startedBody,
           404: errorBody,
           422: errorBody,
         },

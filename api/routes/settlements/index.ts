@@ -5,30 +5,17 @@ import type { DailySettlementInput } from '../../../activities/daily-settlement/
 import { checkDecision, grantSettlementApproval, type Decision } from '../../../core/settlement/approval.ts';
 import { SettlementRefusal } from '../../../core/settlement/statement.ts';
 import { signalNames, workflowIds, workflowTypes } from '../../../workflows/names.ts';
+import { code as departmentId, code as terminalId, operatorId } from '../cards/schemas.ts';
+import { error, errorBody, startedBody } from '../errors.ts';
 
 const day = { type: 'string', format: 'date' } as const;
-const departmentId = { type: 'string', pattern: '^[A-Z0-9-]{2,32}$' } as const;
-const terminalId = { type: 'string', pattern: '^[A-Z0-9-]{2,32}$' } as const;
-const operatorId = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const tags = ['settlement'];
-const errorBody = {
-  type: 'object',
-  properties: {
-    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-  },
-} as const;
-const startedBody = {
-  type: 'object',
-  properties: { workflowId: { type: 'string' }, started: { type: 'boolean' } },
-} as const;
 const statementParams = {
   type: 'object',
   required: ['businessDate', 'departmentId'],
   properties: { businessDate: day, departmentId },
 } as const;
 type StatementParams = { Params: { businessDate: string; departmentId: string } };
-
-const error = (code: string, message: string) => ({ error: { code, message } });
 
 /** The one switch from settlement refusals to HTTP statuses. */
 function sendRefusal(reply: FastifyReply, refusal: SettlementRefusal): FastifyReply {
