@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
+import { tsToMs } from '@temporalio/common';
 import { buildApp } from '../api/app.ts';
 import { createHttpBankGateway } from '../core/bank/http-gateway.ts';
 import { createPool } from '../core/db/pool.ts';
@@ -36,6 +37,8 @@ function option(name: string, fallback: number): number {
 }
 const topUpCount = option('top-ups', 1_000);
 const concurrency = option('concurrency', 50);
+/** How many top-ups' histories are read afterwards to show where a top-up's time goes. */
+const profiledMax = option('profile', 50);
 const say = (line: string) => console.log(`[bench workflows] ${line}`);
 
 const varDir = path.join(repoRoot, 'var', 'bench', 'workflows');
@@ -141,19 +144,26 @@ await inBatches(cards, concurrency, async (card) => {
 
 say(`starting and approving ${topUpCount} top-ups, ${concurrency} at a time`);
 const started = performance.now();
+const driverMs = { start: [] as number[], codeSeen: [] as number[], reply: [] as number[] };
 await inBatches(cards, concurrency, async (card) => {
+  const t0 = performance.now();
   const start = await post(`${publicBaseUrl}/api/bank-top-ups`, {
     cardNo: card.cardNo,
     requestId: 'bench',
     trigger: 'parent_request',
   });
   if (start.status !== 202) throw new Error(`start ${card.cardNo}: ${start.status}`);
+  const t1 = performance.now();
   const code = await codeFor(card.phone);
+  const t2 = performance.now();
   const replied = await post(`${publicBaseUrl}/api/sms/outbox/replies`, {
     from: card.phone,
     text: `Y ${code}`,
   });
   if (replied.status !== 202) throw new Error(`reply ${card.cardNo}: ${replied.status}`);
+  driverMs.start.push(t1 - t0);
+  driverMs.codeSeen.push(t2 - t1);
+  driverMs.reply.push(performance.now() - t2);
 });
 say(`all started and replied to after ${((performance.now() - started) / 1000).toFixed(1)} s`);
 for (;;) {
@@ -180,6 +190,12 @@ say(
   `${topUpCount} top-ups in ${seconds.toFixed(1)} s; ledger top-ups ${moved[0]!.n}, bank debits ${statement.debits.length}, ` +
     `ledger differences ${ledger.differences.length}, unbalanced ${ledger.unbalancedTransactions.length}`,
 );
+
+say(
+  `driver ms (p50 / p90): start ${spread(driverMs.start)}, request SMS seen ${spread(driverMs.codeSeen)}, ` +
+    `reply ${spread(driverMs.reply)}`,
+);
+for (const line of await profileTopUps(cards.slice(-profiledMax).map((card) => card.cardNo))) say(line);
 
 worker.shutdown();
 await running;
@@ -222,4 +238,70 @@ async function inBatches<T>(items: T[], width: number, run: (item: T) => Promise
       while (next < items.length) await run(items[next++]!);
     }),
   );
+}
+
+function spread(values: number[]): string {
+  if (values.length === 0) return '-';
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return `${Math.round(at(0.5))} / ${Math.round(at(0.9))}`;
+}
+
+/**
+ * Where a top-up's time goes, read from the histories of the last ones started (the busiest part of the
+ * run): for workflow tasks and each activity, the wait in the task queue (scheduled → started) and the
+ * run (started → completed); and the time the parent took (request sent → reply signal).
+ */
+async function profileTopUps(cardNos: string[]): Promise<string[]> {
+  const steps = new Map<string, { queuedMs: number[]; runMs: number[] }>();
+  const step = (name: string) => steps.get(name) ?? steps.set(name, { queuedMs: [], runMs: [] }).get(name)!;
+  const parentMs: number[] = [];
+  const totalMs: number[] = [];
+  const counts = { workflowTasks: 0, activities: 0, localActivityMarkers: 0 };
+  for (const cardNo of cardNos) {
+    const history = await app.temporal.client.workflow
+      .getHandle(`bank-top-up/${cardNo}/bench`)
+      .fetchHistory();
+    const events = history.events ?? [];
+    const at = (i: number) => tsToMs(events[i]!.eventTime);
+    const byId = new Map(events.map((event, i) => [Number(event.eventId), i]));
+    let requestDoneMs: number | undefined;
+    events.forEach((event, i) => {
+      if (event.workflowTaskStartedEventAttributes) {
+        const scheduled = byId.get(Number(event.workflowTaskStartedEventAttributes.scheduledEventId))!;
+        step('workflow task').queuedMs.push(at(i) - at(scheduled));
+        counts.workflowTasks++;
+      }
+      if (event.workflowTaskCompletedEventAttributes) {
+        const started = byId.get(Number(event.workflowTaskCompletedEventAttributes.startedEventId))!;
+        step('workflow task').runMs.push(at(i) - at(started));
+      }
+      if (event.markerRecordedEventAttributes) counts.localActivityMarkers++;
+      const activityStarted = event.activityTaskStartedEventAttributes;
+      const activityDone = event.activityTaskCompletedEventAttributes;
+      if (activityStarted || activityDone) {
+        const scheduled = byId.get(Number((activityStarted ?? activityDone)!.scheduledEventId))!;
+        const name = events[scheduled]!.activityTaskScheduledEventAttributes!.activityType!.name!;
+        if (activityStarted) step(name).queuedMs.push(at(i) - at(scheduled));
+        if (activityDone) {
+          const started = byId.get(Number(activityDone.startedEventId))!;
+          step(name).runMs.push(at(i) - at(started));
+          counts.activities++;
+          if (name === 'requestTopUpApproval') requestDoneMs = at(i);
+        }
+      }
+      if (event.workflowExecutionSignaledEventAttributes && requestDoneMs !== undefined)
+        parentMs.push(at(i) - requestDoneMs);
+    });
+    totalMs.push(at(events.length - 1) - at(0));
+  }
+  const n = Math.max(1, cardNos.length);
+  return [
+    `profile of the last ${cardNos.length} top-ups (ms, p50 / p90): whole top-up ${spread(totalMs)}, ` +
+      `request SMS recorded → reply signal ${spread(parentMs)}; per top-up ${counts.workflowTasks / n} workflow tasks, ` +
+      `${counts.activities / n} activities, ${counts.localActivityMarkers / n} local activities`,
+    ...[...steps].map(
+      ([name, { queuedMs, runMs }]) => `  ${name}: queued ${spread(queuedMs)}, ran ${spread(runMs)}`,
+    ),
+  ];
 }
