@@ -24,6 +24,7 @@ import { createOutboxSender } from '../core/sms/sender.ts';
 import { createWarehouseClient } from '../core/warehouse-client.ts';
 import { freePort } from '../system/ports.ts';
 import { startStackOnFreePorts } from '../system/stack.ts';
+import { workerPoolMax, workerTuning } from '../worker/tuning.ts';
 import { createWorker } from '../worker/worker.ts';
 
 function option(name: string, fallback: number): number {
@@ -90,7 +91,7 @@ const config = {
 const app = await buildApp(config, pino({ level: 'warn' }));
 await app.listen({ host: '127.0.0.1', port: apiPort });
 const db = createPool(stack.env.DATABASE_URL, { max: 10 });
-const workerDb = createPool(stack.env.DATABASE_URL, { max: 20 });
+const workerDb = createPool(stack.env.DATABASE_URL, { max: workerPoolMax(workerTuning()) });
 const warehouse = createWarehouseClient(stack.env.CLICKHOUSE_URL);
 const { worker, connection } = await createWorker({
   address: stack.env.TEMPORAL_ADDRESS,
