@@ -221,8 +221,11 @@ for (const line of await profileTopUps(cards.slice(-profiledMax).map((card) => c
 
 worker.shutdown();
 await running;
-await Promise.all([connection.close(), workerDb.end(), warehouse.close(), db.end(), app.close()]);
+// The bank first: its late callbacks (retried on a loaded machine) must not reach an API that is closing.
+const bankExited = new Promise((resolve) => bankProcess.once('exit', resolve));
 bankProcess.kill('SIGTERM');
+await bankExited;
+await Promise.all([connection.close(), workerDb.end(), warehouse.close(), db.end(), app.close()]);
 await stack.stop();
 log.end();
 console.log(
