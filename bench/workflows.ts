@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
+import { tsToMs } from '@temporalio/common';
 import { buildApp } from '../api/app.ts';
 import { createHttpBankGateway } from '../core/bank/http-gateway.ts';
 import { createPool } from '../core/db/pool.ts';
@@ -24,6 +25,7 @@ import { createOutboxSender } from '../core/sms/sender.ts';
 import { createWarehouseClient } from '../core/warehouse-client.ts';
 import { freePort } from '../system/ports.ts';
 import { startStackOnFreePorts } from '../system/stack.ts';
+import { workerPoolMax, workerTuning } from '../worker/tuning.ts';
 import { createWorker } from '../worker/worker.ts';
 import { measureFreezeUnderLoad } from './parts/freeze-under-load.ts';
 
@@ -41,6 +43,8 @@ const concurrency = option('concurrency', 50);
 const replacementCount = option('replacements', 1_000);
 const lossReportCount = option('loss-reports', 200);
 const collectionCheckS = option('collection-check-s', 60);
+/** How many top-ups' histories are read afterwards to show where a top-up's time goes. */
+const profiledMax = option('profile', 50);
 const say = (line: string) => console.log(`[bench workflows] ${line}`);
 
 const varDir = path.join(repoRoot, 'var', 'bench', 'workflows');
@@ -92,7 +96,7 @@ const config = {
 const app = await buildApp(config, pino({ level: 'warn' }));
 await app.listen({ host: '127.0.0.1', port: apiPort });
 const db = createPool(stack.env.DATABASE_URL, { max: 10 });
-const workerDb = createPool(stack.env.DATABASE_URL, { max: 20 });
+const workerDb = createPool(stack.env.DATABASE_URL, { max: workerPoolMax(workerTuning()) });
 const warehouse = createWarehouseClient(stack.env.CLICKHOUSE_URL);
 const { worker, connection } = await createWorker({
   address: stack.env.TEMPORAL_ADDRESS,
@@ -144,22 +148,50 @@ await inBatches(cards, concurrency, async (card) => {
   await post(`${bankUrl}/sim/cards`, { cardToken: card.token, balanceFen: 1_000_000 }, `Bearer ${apiKey}`);
 });
 
-say(`starting and approving ${topUpCount} top-ups, ${concurrency} at a time`);
+say(`starting and approving ${topUpCount} top-ups, ${concurrency} requests in flight each way`);
 const started = performance.now();
-await inBatches(cards, concurrency, async (card) => {
-  const start = await post(`${publicBaseUrl}/api/bank-top-ups`, {
-    cardNo: card.cardNo,
-    requestId: 'bench',
-    trigger: 'parent_request',
-  });
-  if (start.status !== 202) throw new Error(`start ${card.cardNo}: ${start.status}`);
-  const code = await codeFor(card.phone);
-  const replied = await post(`${publicBaseUrl}/api/sms/outbox/replies`, {
-    from: card.phone,
-    text: `Y ${code}`,
-  });
-  if (replied.status !== 202) throw new Error(`reply ${card.cardNo}: ${replied.status}`);
-});
+const driverMs = { start: [] as number[], codeSeen: [] as number[], reply: [] as number[] };
+// Parents act independently: a top-up's start does not wait for another parent's reply. The starts go
+// out with `concurrency` requests in flight; the phone network (one reader of the outbox, as a carrier
+// delivers every handset's texts) hands each request SMS to its parent, and the parents' `Y <code>`
+// replies go through the signed webhook, again `concurrency` at a time.
+const startedAt = new Map<string, number>();
+const replies: Array<{ phone: string; code: string; seenAt: number }> = [];
+await Promise.all([
+  inBatches(cards, concurrency, async (card) => {
+    const t0 = performance.now();
+    const start = await post(`${publicBaseUrl}/api/bank-top-ups`, {
+      cardNo: card.cardNo,
+      requestId: 'bench',
+      trigger: 'parent_request',
+    });
+    if (start.status !== 202) throw new Error(`start ${card.cardNo}: ${start.status}`);
+    startedAt.set(card.phone, performance.now());
+    driverMs.start.push(performance.now() - t0);
+  }),
+  deliverRequestSms((phone, code) => {
+    const seenAt = performance.now();
+    driverMs.codeSeen.push(seenAt - (startedAt.get(phone) ?? seenAt));
+    replies.push({ phone, code, seenAt });
+  }),
+  inBatches(
+    Array.from({ length: topUpCount }, (_, i) => i),
+    concurrency,
+    async () => {
+      let reply = replies.shift();
+      while (!reply) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        reply = replies.shift();
+      }
+      const replied = await post(`${publicBaseUrl}/api/sms/outbox/replies`, {
+        from: reply.phone,
+        text: `Y ${reply.code}`,
+      });
+      if (replied.status !== 202) throw new Error(`reply ${reply.phone}: ${replied.status}`);
+      driverMs.reply.push(performance.now() - reply.seenAt);
+    },
+  ),
+]);
 say(`all started and replied to after ${((performance.now() - started) / 1000).toFixed(1)} s`);
 for (;;) {
   const { rows } = await db.query<{ n: number }>(
@@ -186,6 +218,12 @@ say(
     `ledger differences ${ledger.differences.length}, unbalanced ${ledger.unbalancedTransactions.length}`,
 );
 
+say(
+  `driver ms (p50 / p90): start ${spread(driverMs.start)}, request SMS seen ${spread(driverMs.codeSeen)}, ` +
+    `reply ${spread(driverMs.reply)}`,
+);
+for (const line of await profileTopUps(cards.slice(-profiledMax).map((card) => card.cardNo))) say(line);
+
 const freeze = await measureFreezeUnderLoad({
   db,
   apiUrl: publicBaseUrl,
@@ -207,8 +245,11 @@ say(
 
 worker.shutdown();
 await running;
-await Promise.all([connection.close(), workerDb.end(), warehouse.close(), db.end(), app.close()]);
+// The bank first: its late callbacks (retried on a loaded machine) must not reach an API that is closing.
+const bankExited = new Promise((resolve) => bankProcess.once('exit', resolve));
 bankProcess.kill('SIGTERM');
+await bankExited;
+await Promise.all([connection.close(), workerDb.end(), warehouse.close(), db.end(), app.close()]);
 await stack.stop();
 log.end();
 console.log(
@@ -219,17 +260,29 @@ console.log(
 );
 process.exit(moved[0]!.n === topUpCount && statement.debits.length === topUpCount ? 0 : 1);
 
-async function codeFor(phone: string): Promise<string> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    const answer = await fetch(`${publicBaseUrl}/api/sms/outbox?phone=${encodeURIComponent(phone)}&limit=5`);
-    const listed = (await answer.json()) as { messages?: Array<{ body: string }> };
-    if (!listed.messages) throw new Error(`the outbox answered ${answer.status}: ${JSON.stringify(listed)}`);
-    const { messages } = listed as { messages: Array<{ body: string }> };
-    const code = messages.map((m) => /Y (\d{6})/.exec(m.body)?.[1]).find(Boolean);
-    if (code) return code;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/**
+ * The phone network in outbox mode: every 50 ms, one query for the request SMS of the parents whose top-up
+ * has started and who have had no text yet, each code handed to its parent's phone, until all have.
+ */
+async function deliverRequestSms(deliver: (phone: string, code: string) => void): Promise<void> {
+  const delivered = new Set<string>();
+  while (delivered.size < topUpCount) {
+    if (performance.now() - started > 600_000) throw new Error(`only ${delivered.size} request SMS arrived`);
+    const waiting = [...startedAt.keys()].filter((phone) => !delivered.has(phone));
+    const { rows } = await db.query<{ to_phone: string; body: string }>(
+      `select to_phone, body from sms_messages
+        where to_phone = any($1::text[]) and direction = 'outbound' and template = 'top_up_request'`,
+      [waiting],
+    );
+    for (const row of rows) {
+      const code = /Y (\d{6})/.exec(row.body)?.[1];
+      if (!code) throw new Error(`a request SMS without a code: ${row.body}`);
+      if (delivered.has(row.to_phone)) continue;
+      delivered.add(row.to_phone);
+      deliver(row.to_phone, code);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`no request SMS reached ${phone}`);
 }
 
 async function post(url: string, body: unknown, authorization?: string): Promise<{ status: number }> {
@@ -249,4 +302,71 @@ async function inBatches<T>(items: T[], width: number, run: (item: T) => Promise
       while (next < items.length) await run(items[next++]!);
     }),
   );
+}
+
+function spread(values: number[]): string {
+  if (values.length === 0) return '-';
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return `${Math.round(at(0.5))} / ${Math.round(at(0.9))}`;
+}
+
+/**
+ * Where a top-up's time goes, read from the histories of the last ones started (the busiest part of the
+ * run): for workflow tasks and each activity, the wait in the task queue (scheduled → started) and the
+ * run (started → completed); and the time the parent took (request sent → reply signal).
+ */
+async function profileTopUps(cardNos: string[]): Promise<string[]> {
+  const steps = new Map<string, { queuedMs: number[]; runMs: number[] }>();
+  const step = (name: string) => steps.get(name) ?? steps.set(name, { queuedMs: [], runMs: [] }).get(name)!;
+  const parentMs: number[] = [];
+  const totalMs: number[] = [];
+  const counts = { workflowTasks: 0, activities: 0, localActivityMarkers: 0 };
+  for (const cardNo of cardNos) {
+    const history = await app.temporal.client.workflow
+      .getHandle(`bank-top-up/${cardNo}/bench`)
+      .fetchHistory();
+    const events = history.events ?? [];
+    const at = (i: number) => tsToMs(events[i]!.eventTime);
+    const byId = new Map(events.map((event, i) => [Number(event.eventId), i]));
+    let requestDoneMs: number | undefined;
+    events.forEach((event, i) => {
+      if (event.workflowTaskStartedEventAttributes) {
+        const scheduled = byId.get(Number(event.workflowTaskStartedEventAttributes.scheduledEventId))!;
+        step('workflow task').queuedMs.push(at(i) - at(scheduled));
+        counts.workflowTasks++;
+      }
+      if (event.workflowTaskCompletedEventAttributes) {
+        const started = byId.get(Number(event.workflowTaskCompletedEventAttributes.startedEventId))!;
+        step('workflow task').runMs.push(at(i) - at(started));
+      }
+      if (event.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+        counts.localActivityMarkers++;
+      const activityStarted = event.activityTaskStartedEventAttributes;
+      const activityDone = event.activityTaskCompletedEventAttributes;
+      if (activityStarted || activityDone) {
+        const scheduled = byId.get(Number((activityStarted ?? activityDone)!.scheduledEventId))!;
+        const name = events[scheduled]!.activityTaskScheduledEventAttributes!.activityType!.name!;
+        if (activityStarted) step(name).queuedMs.push(at(i) - at(scheduled));
+        if (activityDone) {
+          const started = byId.get(Number(activityDone.startedEventId))!;
+          step(name).runMs.push(at(i) - at(started));
+          counts.activities++;
+          if (name === 'requestTopUpApproval') requestDoneMs = at(i);
+        }
+      }
+      if (event.workflowExecutionSignaledEventAttributes && requestDoneMs !== undefined)
+        parentMs.push(at(i) - requestDoneMs);
+    });
+    totalMs.push(at(events.length - 1) - at(0));
+  }
+  const n = Math.max(1, cardNos.length);
+  return [
+    `profile of the last ${cardNos.length} top-ups (ms, p50 / p90): whole top-up ${spread(totalMs)}, ` +
+      `request SMS recorded → reply signal ${spread(parentMs)}; per top-up ${counts.workflowTasks / n} workflow tasks, ` +
+      `${counts.activities / n} activities, ${counts.localActivityMarkers / n} local activities`,
+    ...[...steps].map(
+      ([name, { queuedMs, runMs }]) => `  ${name}: queued ${spread(queuedMs)}, ran ${spread(runMs)}`,
+    ),
+  ];
 }

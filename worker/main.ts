@@ -11,6 +11,7 @@ import { announceReady, onShutdown } from '../system/lifeline.ts';
 import { readTemporalSettings } from '../core/temporal-settings.ts';
 import { ensureStandingWorkflows } from './standing-workflows.ts';
 import { createWorker, workerIdentity } from './worker.ts';
+import { workerPoolMax, workerTuning } from './tuning.ts';
 
 const log = createProcessLogger('worker');
 
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
     },
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
-  const db = createPool(config.DATABASE_URL, { application: 'onecard-worker' });
+  const db = createPool(config.DATABASE_URL, {
+    application: 'onecard-worker',
+    max: workerPoolMax(workerTuning()),
+  });
   const warehouse = createWarehouseClient(config.CLICKHOUSE_URL, { application: 'onecard-worker' });
   const { worker, connection } = await createWorker({
     address: config.TEMPORAL_ADDRESS,

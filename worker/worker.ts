@@ -4,6 +4,7 @@ import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { readTemporalSettings } from '../core/temporal-settings.ts';
 import type { Logger } from '../core/log.ts';
 import { workflowBundle } from './bundle.ts';
+import { tuningProblems, workerOptions, workerTuning, type WorkerTuning } from './tuning.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 /** The worker's identity says who and which build polls, so /health can show the worker's version. */
@@ -17,8 +18,13 @@ export async function createWorker(options: {
   taskQueue?: string;
   deps: ActivityDeps;
   log: Logger;
+  /** Changes to temporal.yaml's tuning (a test worker on a small pool). */
+  tuning?: Partial<WorkerTuning>;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const settings = readTemporalSettings();
+  const tuning = workerTuning(options.tuning);
+  const problems = tuningProblems(tuning, options.deps.db.options.max ?? 10);
+  if (problems.length > 0) throw new Error(`worker tuning (temporal.yaml worker:): ${problems.join('; ')}`);
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
     connection,
@@ -27,6 +33,7 @@ export async function createWorker(options: {
     workflowBundle: await workflowBundle(options.log),
     activities: createActivities(options.deps),
     identity: workerIdentity(),
+    ...workerOptions(tuning),
   });
   return { worker, connection };
 }

@@ -4,6 +4,7 @@ import type { Pool } from '../../core/db/pool.ts';
 import { findBoundCard, type BoundCard } from '../../core/bank/bindings.ts';
 import { BankProtocolError, type BankGateway } from '../../core/bank/port.ts';
 import {
+  approveIfCodeMatches,
   codeMatches,
   hashCode,
   openTopUpRecord,
@@ -109,6 +110,10 @@ export function createBankTopUpActivities(deps: BankTopUpDeps): BankTopUpActivit
 
     async checkTopUpCode({ workflowId, code }) {
       return codeMatches(db, workflowId, code);
+    },
+
+    async approveTopUp({ workflowId, code }) {
+      return approveIfCodeMatches(db, workflowId, code);
     },
 
     async sendTopUpNotice(notice) {

@@ -30,6 +30,8 @@ export interface BankTopUpActivities {
   requestTopUpApproval(input: BankTopUpInput & { workflowId: string }): Promise<{ smsSid: string }>;
   /** Whether the code quoted in a reply is the one sent (the code itself never enters the history). */
   checkTopUpCode(input: { workflowId: string; code: string }): Promise<boolean>;
+  /** checkTopUpCode and the record's move to `approved` in one step: true when the code is the one sent. */
+  approveTopUp(input: { workflowId: string; code: string }): Promise<boolean>;
   sendTopUpNotice(notice: TopUpNotice): Promise<{ smsSid: string }>;
   /** Debits the parent's bound bank card; a bank refusal is ApplicationFailure `bank_declined`. */
   debitParentBankCard(input: {

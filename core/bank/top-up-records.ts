@@ -99,6 +99,19 @@ export async function codeMatches(db: Pool, workflowId: string, code: string): P
 }
 
 /**
+ * Approves the top-up when the code quoted is the one sent, in one statement: the check and the record's
+ * move to `approved` cannot part. Asked again after it approved (a retried step), it answers true again.
+ */
+export async function approveIfCodeMatches(db: Pool, workflowId: string, code: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update bank_top_ups set status = 'approved', updated_at = now()
+      where workflow_id = $1 and code_hash = $2 and status in ('awaiting_reply', 'approved')`,
+    [workflowId, hashCode(workflowId, code)],
+  );
+  return rowCount === 1;
+}
+
+/**
  * The top-ups waiting for a reply from this phone, for cards the phone is bound to now (a binding
  * changed since the request was sent no longer approves it). Newest first.
  */

@@ -18,6 +18,7 @@ import { readTemporalSettings } from '../../core/temporal-settings.ts';
 import { createWarehouseClient } from '../../core/warehouse-client.ts';
 import { freePort } from '../../system/ports.ts';
 import { createWorker } from '../../worker/worker.ts';
+import { smallPoolTuning } from '../support/worker.ts';
 import { stackConfig } from '../support/env.ts';
 import { startTwilioDouble, type TwilioDouble } from '../sms/twilio-double.ts';
 
@@ -176,6 +177,7 @@ export async function startTopUpStack(taskQueue: string): Promise<TopUpStack> {
           }),
         },
         log: pino({ level: 'warn' }),
+        tuning: smallPoolTuning,
       });
       const running = worker.run();
       const stop = async () => {

@@ -17,6 +17,9 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** A test worker's activities share a pool of 5 connections: three activities and two local ones at once. */
+export const smallPoolTuning = { activitySlots: 3, activityPollsMax: 3, localActivitySlots: 2 } as const;
+
 /** A real worker on the shared Temporal dev server, with a task queue of its own so suites do not collide. */
 export async function startTestWorker(
   taskQueue: string,
@@ -30,6 +33,7 @@ export async function startTestWorker(
     taskQueue,
     deps: { db, warehouse, ...extraDeps },
     log: pino({ level: 'warn' }),
+    tuning: smallPoolTuning,
   });
   const running = worker.run();
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
