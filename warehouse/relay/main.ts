@@ -48,7 +48,7 @@ async function main(): Promise<void> {
         totals.rejected += r.rejected;
         if (r.rejected > 0)
           log.warn({ rejected: r.rejected }, 'malformed events set aside in outbox_rejects');
-        if (r.relayed + r.rejected === 0) await sleep(idleMs);
+        if (r.passed === 0) await sleep(idleMs);
       } catch (error) {
         failures++;
         const waitMs = Math.min(retryMsMax, 250 * 2 ** Math.min(failures, 6));

@@ -31,6 +31,13 @@ export const relayLimits = { batchMax: 5_000, chunkMin: 1 } as const;
 export interface RelayBatchResult {
   relayed: number;
   rejected: number;
+  /** Events the cursor moved past (this loop's and other partitions'); 0 when there is nothing to read. */
+  passed: number;
+  /**
+   * Nothing was read, yet committed events lie past the cursor: a transaction older than theirs is still
+   * running somewhere in the PostgreSQL cluster, and they become readable when it ends (lag, never loss).
+   */
+  waiting: boolean;
   /** Rows written per warehouse table. */
   rows: Partial<Record<WarehouseTable, number>>;
   /** Where the batch's time went: reading the outbox, routing and inserting, moving the cursor and committing. */
@@ -249,27 +256,39 @@ export async function relayOnce(
     await client.query('begin');
     // A second relay on the same partition waits here, then reads the cursor this one leaves.
     const cursor = await lockCursor(client, partition);
-    // Only transactions older than the oldest one still running: every row they wrote is visible now,
-    // and every row written later gets a larger tx_id, so nothing can appear behind the cursor.
+    // The window: the next batchMax x count keys past the cursor, of transactions older than the oldest one
+    // still running (every row they wrote is visible now, and every row written later gets a larger tx_id,
+    // so nothing can appear behind the cursor). An index-only scan; this loop's share is fetched by id, and
+    // the cursor moves to the window's end, which no event of this partition lies before unseen.
+    const { rows: window } = await client.query<{ id: string; tx: string }>(
+      `select outbox_id::text as id, tx_id::text as tx from outbox
+        where (tx_id, outbox_id) > ($1::xid8, $2::bigint) and tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by tx_id, outbox_id limit $3`,
+      [cursor.txId, cursor.outboxId, batchMax * partition.count],
+    );
+    if (window.length === 0) {
+      // Committed events past the cursor that a still-running older transaction keeps out of reach.
+      const { rows: behind } = await client.query(
+        `select 1 from outbox where (tx_id, outbox_id) > ($1::xid8, $2::bigint) limit 1`,
+        [cursor.txId, cursor.outboxId],
+      );
+      await client.query('commit');
+      return { relayed: 0, rejected: 0, passed: 0, waiting: behind.length > 0, rows: {} };
+    }
+    const end = window[window.length - 1]!;
+    const mine = window
+      .filter((k) => BigInt(k.id) % BigInt(partition.count) === BigInt(partition.index))
+      .map((k) => k.id);
     const { rows } = await client.query<{
       outbox_id: bigint;
       topic: string;
       payload: unknown;
       created_at: Date;
-      tx_id: string;
     }>(
-      `select outbox_id, topic, payload, created_at, tx_id::text as tx_id from outbox
-        where (tx_id, outbox_id) > ($1::xid8, $2::bigint)
-          and tx_id < pg_snapshot_xmin(pg_current_snapshot())
-          and outbox_id % $4 = $5
-        order by tx_id, outbox_id limit $3`,
-      [cursor.txId, cursor.outboxId, batchMax, partition.count, partition.index],
+      `select outbox_id, topic, payload, created_at from outbox where outbox_id = any($1::bigint[])
+        order by outbox_id`,
+      [mine],
     );
-    if (rows.length === 0) {
-      await client.query('commit');
-      return { relayed: 0, rejected: 0, rows: {} };
-    }
-    const last = rows[rows.length - 1]!;
     const events = toEvents(rows);
     const t1 = performance.now();
     const { rejects, rows: written } = await deliver(client, warehouse, events);
@@ -287,13 +306,15 @@ export async function relayOnce(
     }
     await client.query(
       `update outbox_cursors set tx_id = $2::xid8, outbox_id = $3, advanced_at = now() where consumer = $1`,
-      [consumerName(partition), last.tx_id, last.outbox_id.toString()],
+      [consumerName(partition), end.tx, end.id],
     );
     await client.query('commit');
     const ms = (a: number, b: number) => Math.round(b - a);
     return {
       relayed: events.length - rejects.size,
       rejected: rejects.size,
+      passed: window.length,
+      waiting: false,
       rows: written,
       timings: { readMs: ms(t0, t1), deliverMs: ms(t1, t2), commitMs: ms(t2, performance.now()) },
     };
@@ -320,20 +341,30 @@ export async function retireOtherCursors(db: Pool, count: number): Promise<numbe
   return rowCount ?? 0;
 }
 
-/** Relays until the outbox is empty (or maxBatches batches); for tests, benchmarks and catch-up. */
+/**
+ * Relays until every committed event is in the warehouse (or maxBatches batches; it waits up to waitMsMax
+ * for older transactions still running to end); for tests, benchmarks and catch-up.
+ */
 export async function relayAll(
   db: Pool,
   warehouse: ClickHouseClient,
-  options: RelayOptions & { maxBatches?: number } = {},
+  options: RelayOptions & { maxBatches?: number; waitMsMax?: number } = {},
 ): Promise<RelayBatchResult> {
-  const total: RelayBatchResult = { relayed: 0, rejected: 0, rows: {} };
+  const total: RelayBatchResult = { relayed: 0, rejected: 0, passed: 0, waiting: false, rows: {} };
+  const waitUntil = performance.now() + (options.waitMsMax ?? 30_000);
   for (let i = 0; i < (options.maxBatches ?? 100_000); i++) {
     const r = await relayOnce(db, warehouse, options);
+    total.waiting = r.waiting;
+    if (r.waiting && performance.now() < waitUntil) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
     total.relayed += r.relayed;
     total.rejected += r.rejected;
+    total.passed += r.passed;
     for (const [t, n] of Object.entries(r.rows))
       total.rows[t as WarehouseTable] = (total.rows[t as WarehouseTable] ?? 0) + n;
-    if (r.relayed + r.rejected === 0) break;
+    if (r.passed === 0) break;
   }
   return total;
 }
