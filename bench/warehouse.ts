@@ -100,7 +100,7 @@ try {
     for (;;) {
       const r = await relayOnce(db, warehouse, { partition: { index, count: loops } });
       for (const k of ['readMs', 'deliverMs', 'commitMs'] as const) phases[k] += r.timings?.[k] ?? 0;
-      if (r.relayed + r.rejected === 0) return;
+      if (r.passed === 0 && !r.waiting) return;
     }
   };
   await Promise.all(Array.from({ length: loops }, (_, i) => loop(i)));

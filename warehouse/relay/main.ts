@@ -2,22 +2,36 @@
 // It is its own process rather than a loop in the Temporal worker: it has a different failure mode (the
 // warehouse being away must not slow workflow tasks), it scales differently (one or two loops, not many
 // task slots), and a restart of either never disturbs the other. Each loop relays its own partition of
-// the outbox (outbox_id modulo loops); a second relay process is safe (it waits on claimed rows, then
-// skips them) but adds nothing.
+// the outbox (outbox_id modulo loops) from its own cursor; a second relay process is safe (it waits on
+// each cursor's lock, then goes on from where the first left it) but adds nothing.
+// Retention: every retentionEveryMs it deletes, in bounded batches, the events every consumer has passed
+// that are older than OUTBOX_RETENTION_DAYS (default 14; replay can rebuild any day younger than that).
 import { loadConfig, redactUrl } from '../../core/config.ts';
 import { createPool } from '../../core/db/pool.ts';
 import { createProcessLogger } from '../../core/log.ts';
 import { createWarehouseClient } from '../../core/warehouse-client.ts';
 import { announceReady, onShutdown } from '../../system/lifeline.ts';
-import { relayLag, relayOnce } from './relay.ts';
+import { pruneOutbox, relayLag, relayOnce, retireOtherCursors } from './relay.ts';
 
 const log = createProcessLogger('relay');
 const idleMs = 200;
 const retryMsMax = 10_000;
 const loops = Math.max(1, Math.min(4, Number(process.env.RELAY_LOOPS ?? 2)));
+const retentionEveryMs = 10 * 60_000;
+
+function retentionDays(): number {
+  const text = process.env.OUTBOX_RETENTION_DAYS ?? '14';
+  const days = Number(text);
+  if (!Number.isInteger(days) || days < 1 || days > 3660)
+    throw new Error(
+      `OUTBOX_RETENTION_DAYS must be a whole number of days from 1 to 3660, got ${JSON.stringify(text)}`,
+    );
+  return days;
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(['DATABASE_URL', 'CLICKHOUSE_URL']);
+  const retentionS = retentionDays() * 86_400;
   const db = createPool(config.DATABASE_URL, { application: 'onecard-relay', max: loops + 2 });
   const warehouse = createWarehouseClient(config.CLICKHOUSE_URL, { application: 'onecard-relay' });
   let stopping = false;
@@ -34,7 +48,7 @@ async function main(): Promise<void> {
         totals.rejected += r.rejected;
         if (r.rejected > 0)
           log.warn({ rejected: r.rejected }, 'malformed events set aside in outbox_rejects');
-        if (r.relayed + r.rejected === 0) await sleep(idleMs);
+        if (r.passed === 0) await sleep(idleMs);
       } catch (error) {
         failures++;
         const waitMs = Math.min(retryMsMax, 250 * 2 ** Math.min(failures, 6));
@@ -52,14 +66,32 @@ async function main(): Promise<void> {
       .then((lag) => log.info({ ...lag, ...totals }, 'relay lag'))
       .catch(() => undefined);
   }, 60_000);
+  let pruning: Promise<void> | undefined;
+  const prune = async () => {
+    try {
+      const retired = await retireOtherCursors(db, loops);
+      if (retired > 0) log.info({ retired }, 'cursors of another RELAY_LOOPS retired');
+      const r = await pruneOutbox(db, { ageS: retentionS });
+      if (r.deleted > 0) log.info({ ...r, retentionS }, 'published outbox events past retention deleted');
+    } catch (error) {
+      log.warn({ err: error }, `outbox retention failed; next try in ${retentionEveryMs / 60_000} min`);
+    } finally {
+      pruning = undefined;
+    }
+  };
+  const retention = setInterval(() => {
+    if (!pruning && !stopping) pruning = prune();
+  }, retentionEveryMs);
   onShutdown(async (reason) => {
     log.info({ reason }, 'stopping the relay after the batches in hand');
     stopping = true;
     clearInterval(report);
+    clearInterval(retention);
     await running;
+    await pruning;
     await Promise.all([db.end(), warehouse.close()]);
   });
-  log.info({ loops, warehouse: redactUrl(config.CLICKHOUSE_URL) }, 'relay running');
+  log.info({ loops, retentionS, warehouse: redactUrl(config.CLICKHOUSE_URL) }, 'relay running');
   announceReady({ loops });
 }
 

@@ -15,14 +15,15 @@ import {
 } from './rows.ts';
 
 /**
- * The outbox relay: claims unpublished outbox events in batches (marking them published, uncommitted),
- * writes them to the warehouse, then commits, all in one PostgreSQL transaction holding the rows' locks.
+ * The outbox relay: reads the events beyond its cursor in batches (outbox_cursors; see the migration
+ * 0095_outbox_cursors.sql), writes them to the warehouse, then moves the cursor in one PostgreSQL
+ * transaction. No event row is written: one cursor update per batch.
  *
- * At least once: a crash after the warehouse insert and before the commit leaves the events unpublished,
+ * At least once: a crash after the warehouse insert and before the commit leaves the cursor where it was,
  * so the next run sends them again. Exactly once in the warehouse: every raw table is a ReplacingMergeTree
  * keyed by the event, so the second copy collapses into the first (read with FINAL).
  * A malformed event (or one the warehouse refuses) is set aside in outbox_rejects with its reason and
- * marked published, so it never stops the events behind it.
+ * passed by the cursor, so it never stops the events behind it.
  */
 
 export const relayLimits = { batchMax: 5_000, chunkMin: 1 } as const;
@@ -30,9 +31,16 @@ export const relayLimits = { batchMax: 5_000, chunkMin: 1 } as const;
 export interface RelayBatchResult {
   relayed: number;
   rejected: number;
+  /** Events the cursor moved past (this loop's and other partitions'); 0 when there is nothing to read. */
+  passed: number;
+  /**
+   * Nothing was read, yet committed events lie past the cursor: a transaction older than theirs is still
+   * running somewhere in the PostgreSQL cluster, and they become readable when it ends (lag, never loss).
+   */
+  waiting: boolean;
   /** Rows written per warehouse table. */
   rows: Partial<Record<WarehouseTable, number>>;
-  /** Where the batch's time went: reading the outbox, routing and inserting, marking published and committing. */
+  /** Where the batch's time went: reading the outbox, routing and inserting, moving the cursor and committing. */
   timings?: { readMs: number; deliverMs: number; commitMs: number };
 }
 
@@ -195,41 +203,93 @@ export async function deliver(
   return { rejects, rows };
 }
 
-/** One batch: lock up to batchMax unpublished events, deliver them, mark them published, commit. */
+type Partition = { index: number; count: number };
+type Cursor = { txId: string; outboxId: string };
+
+const consumerName = ({ index, count }: Partition) => `warehouse ${index}/${count}`;
+
+/**
+ * This loop's cursor, under a transaction-scoped advisory lock on it (no transaction id is taken, so the
+ * lock holds nobody's snapshot back). A loop without a cursor yet (a new partitioning) starts from the
+ * lowest cursor of any warehouse loop: everything beyond it may be unpublished for this partition, and
+ * what is sent twice collapses in the warehouse.
+ */
+async function lockCursor(client: Client, partition: Partition): Promise<Cursor> {
+  const consumer = consumerName(partition);
+  await client.query(`select pg_advisory_xact_lock(hashtextextended('outbox_cursors ' || $1, 0))`, [
+    consumer,
+  ]);
+  const found = await client.query<{ tx_id: string; outbox_id: string }>(
+    `select tx_id::text, outbox_id::text from outbox_cursors where consumer = $1`,
+    [consumer],
+  );
+  const rows = found.rows.length
+    ? found.rows
+    : (
+        await client.query<{ tx_id: string; outbox_id: string }>(
+          `insert into outbox_cursors (consumer, part_index, part_count, tx_id, outbox_id)
+           select $1, $2, $3, coalesce(low.tx_id, '0'), coalesce(low.outbox_id, 0)
+             from (select 1) one left join lateral (
+                    select tx_id, outbox_id from outbox_cursors where consumer like 'warehouse %'
+                     order by tx_id, outbox_id limit 1) low on true
+           returning tx_id::text, outbox_id::text`,
+          [consumer, partition.index, partition.count],
+        )
+      ).rows;
+  return { txId: rows[0]!.tx_id, outboxId: rows[0]!.outbox_id };
+}
+
+/**
+ * One batch: the next batchMax events beyond this loop's cursor whose transactions are finished, delivered
+ * to the warehouse; then the rejects and the cursor's new place are committed together.
+ */
 export async function relayOnce(
   db: Pool,
   warehouse: ClickHouseClient,
   options: RelayOptions = {},
 ): Promise<RelayBatchResult> {
   const batchMax = Math.min(options.batchMax ?? relayLimits.batchMax, relayLimits.batchMax);
+  const partition = options.partition ?? { index: 0, count: 1 };
   const client = await db.connect();
   const t0 = performance.now();
   try {
     await client.query('begin');
-    // Claim the batch by marking it published: one write per row, and the row stays locked (and, to every
-    // other reader, unpublished) until this transaction commits after the warehouse insert. A second relay on
-    // the same rows waits, then skips them (published_at is re-checked); loops on different partitions
-    // (outbox_id modulo count) never meet.
-    const { index, count } = options.partition ?? { index: 0, count: 1 };
+    // A second relay on the same partition waits here, then reads the cursor this one leaves.
+    const cursor = await lockCursor(client, partition);
+    // The window: the next batchMax x count keys past the cursor, of transactions older than the oldest one
+    // still running (every row they wrote is visible now, and every row written later gets a larger tx_id,
+    // so nothing can appear behind the cursor). An index-only scan; this loop's share is fetched by id, and
+    // the cursor moves to the window's end, which no event of this partition lies before unseen.
+    const { rows: window } = await client.query<{ id: string; tx: string }>(
+      `select outbox_id::text as id, tx_id::text as tx from outbox
+        where (tx_id, outbox_id) > ($1::xid8, $2::bigint) and tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by tx_id, outbox_id limit $3`,
+      [cursor.txId, cursor.outboxId, batchMax * partition.count],
+    );
+    if (window.length === 0) {
+      // Committed events past the cursor that a still-running older transaction keeps out of reach.
+      const { rows: behind } = await client.query(
+        `select 1 from outbox where (tx_id, outbox_id) > ($1::xid8, $2::bigint) limit 1`,
+        [cursor.txId, cursor.outboxId],
+      );
+      await client.query('commit');
+      return { relayed: 0, rejected: 0, passed: 0, waiting: behind.length > 0, rows: {} };
+    }
+    const end = window[window.length - 1]!;
+    const mine = window
+      .filter((k) => BigInt(k.id) % BigInt(partition.count) === BigInt(partition.index))
+      .map((k) => k.id);
     const { rows } = await client.query<{
       outbox_id: bigint;
       topic: string;
       payload: unknown;
       created_at: Date;
     }>(
-      `update outbox set published_at = now()
-        where published_at is null and outbox_id in (
-                select outbox_id from outbox
-                 where published_at is null and outbox_id % $2 = $3
-                 order by outbox_id limit $1)
-       returning outbox_id, topic, payload, created_at`,
-      [batchMax, count, index],
+      `select outbox_id, topic, payload, created_at from outbox where outbox_id = any($1::bigint[])
+        order by outbox_id`,
+      [mine],
     );
-    if (rows.length === 0) {
-      await client.query('commit');
-      return { relayed: 0, rejected: 0, rows: {} };
-    }
-    const events = toEvents(rows).sort((a, b) => (a.outboxId < b.outboxId ? -1 : 1));
+    const events = toEvents(rows);
     const t1 = performance.now();
     const { rejects, rows: written } = await deliver(client, warehouse, events);
     const t2 = performance.now();
@@ -244,11 +304,17 @@ export async function relayOnce(
         [ids.map(String), ids.map((id) => rejects.get(id)!)],
       );
     }
+    await client.query(
+      `update outbox_cursors set tx_id = $2::xid8, outbox_id = $3, advanced_at = now() where consumer = $1`,
+      [consumerName(partition), end.tx, end.id],
+    );
     await client.query('commit');
     const ms = (a: number, b: number) => Math.round(b - a);
     return {
       relayed: events.length - rejects.size,
       rejected: rejects.size,
+      passed: window.length,
+      waiting: false,
       rows: written,
       timings: { readMs: ms(t0, t1), deliverMs: ms(t1, t2), commitMs: ms(t2, performance.now()) },
     };
@@ -260,20 +326,45 @@ export async function relayOnce(
   }
 }
 
-/** Relays until the outbox is empty (or maxBatches batches); for tests, benchmarks and catch-up. */
+/**
+ * Drops the cursors of warehouse loops partitioned otherwise than `count` (a relay restarted with another
+ * RELAY_LOOPS), once this partitioning's own cursors exist, so they no longer hold retention back. The new
+ * cursors started from the lowest old one, so nothing unpublished is passed over.
+ */
+export async function retireOtherCursors(db: Pool, count: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `delete from outbox_cursors
+      where consumer like 'warehouse %' and part_count <> $1
+        and (select count(*) from outbox_cursors where consumer like 'warehouse %' and part_count = $1) = $1`,
+    [count],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Relays until every committed event is in the warehouse (or maxBatches batches; it waits up to waitMsMax
+ * for older transactions still running to end); for tests, benchmarks and catch-up.
+ */
 export async function relayAll(
   db: Pool,
   warehouse: ClickHouseClient,
-  options: RelayOptions & { maxBatches?: number } = {},
+  options: RelayOptions & { maxBatches?: number; waitMsMax?: number } = {},
 ): Promise<RelayBatchResult> {
-  const total: RelayBatchResult = { relayed: 0, rejected: 0, rows: {} };
+  const total: RelayBatchResult = { relayed: 0, rejected: 0, passed: 0, waiting: false, rows: {} };
+  const waitUntil = performance.now() + (options.waitMsMax ?? 30_000);
   for (let i = 0; i < (options.maxBatches ?? 100_000); i++) {
     const r = await relayOnce(db, warehouse, options);
+    total.waiting = r.waiting;
+    if (r.waiting && performance.now() < waitUntil) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
     total.relayed += r.relayed;
     total.rejected += r.rejected;
+    total.passed += r.passed;
     for (const [t, n] of Object.entries(r.rows))
       total.rows[t as WarehouseTable] = (total.rows[t as WarehouseTable] ?? 0) + n;
-    if (r.relayed + r.rejected === 0) break;
+    if (r.passed === 0) break;
   }
   return total;
 }
@@ -286,11 +377,21 @@ export interface RelayLag {
   rejected: number;
 }
 
-/** The relay's lag, read from the outbox itself, so it is right whichever relay process is running. */
+/**
+ * The relay's lag, read from the outbox and the cursors, so it is right whichever relay process is running:
+ * an event is unpublished while it lies beyond the cursor of a warehouse loop whose partition it is in.
+ */
 export async function relayLag(db: Pool): Promise<RelayLag> {
   const { rows } = await db.query<{ unpublished: number; oldest: Date | null; rejected: number }>(
-    `select (select count(*)::int from outbox where published_at is null) as unpublished,
-            (select min(created_at) from outbox where published_at is null) as oldest,
+    `with c as (select tx_id, outbox_id, part_index, part_count from outbox_cursors where consumer like 'warehouse %'),
+          low as (select tx_id, outbox_id from c order by tx_id, outbox_id limit 1),
+          pending as (
+            select o.created_at from outbox o, low
+             where (o.tx_id, o.outbox_id) > (low.tx_id, low.outbox_id)
+               and exists (select 1 from c where (o.tx_id, o.outbox_id) > (c.tx_id, c.outbox_id)
+                                             and o.outbox_id % c.part_count = c.part_index))
+     select (select count(*)::int from pending) as unpublished,
+            (select min(created_at) from pending) as oldest,
             (select count(*)::int from outbox_rejects) as rejected`,
   );
   const r = rows[0]!;
@@ -302,10 +403,55 @@ export async function relayLag(db: Pool): Promise<RelayLag> {
   };
 }
 
+export const retentionLimits = { batchMax: 5_000, batchesMax: 20, ageSMin: 24 * 60 * 60 } as const;
+
+/**
+ * Retention: deletes outbox events that every consumer has passed and that were written more than `ageS`
+ * ago (replayDay can rebuild any day younger than that), oldest first, at most batchesMax batches of
+ * batchMax rows per call. Events set aside in outbox_rejects are kept with their reason. Stops at the first
+ * batch made only of events younger than the age: outbox ids follow creation times, so the rest is younger.
+ */
+export async function pruneOutbox(
+  db: Pool,
+  options: { ageS: number; batchMax?: number; batchesMax?: number },
+): Promise<{ deleted: number; batches: number }> {
+  if (!(options.ageS >= retentionLimits.ageSMin))
+    throw new Error(`outbox retention must be at least ${retentionLimits.ageSMin} s, got ${options.ageS}`);
+  const batchMax = Math.min(options.batchMax ?? retentionLimits.batchMax, retentionLimits.batchMax);
+  const batchesMax = Math.min(options.batchesMax ?? retentionLimits.batchesMax, retentionLimits.batchesMax);
+  let after = '0';
+  let deleted = 0;
+  let batches = 0;
+  while (batches < batchesMax) {
+    batches++;
+    const { rows } = await db.query<{ deleted: number; last: string | null; young: boolean | null }>(
+      `with low as (select tx_id, outbox_id from outbox_cursors order by tx_id, outbox_id limit 1),
+            scanned as (select outbox_id, tx_id, created_at from outbox where outbox_id > $1::bigint
+                         order by outbox_id limit $2),
+            gone as (
+              delete from outbox o using scanned s, low
+               where o.outbox_id = s.outbox_id
+                 and (s.tx_id, s.outbox_id) <= (low.tx_id, low.outbox_id)
+                 and s.created_at < now() - make_interval(secs => $3)
+                 and not exists (select 1 from outbox_rejects r where r.outbox_id = s.outbox_id)
+              returning o.outbox_id)
+       select (select count(*)::int from gone) as deleted,
+              (select max(outbox_id)::text from scanned) as last,
+              (select bool_and(created_at >= now() - make_interval(secs => $3)) from scanned) as young`,
+      [after, batchMax, options.ageS],
+    );
+    const r = rows[0]!;
+    deleted += r.deleted;
+    if (r.last === null || r.young) break;
+    after = r.last;
+  }
+  return { deleted, batches };
+}
+
 /**
  * Rebuilds one day in the warehouse from the outbox: every event created that local day (UTC+8),
  * published or not, is sent again. Copies already there collapse by event id, so this is safe to run at any
- * time; a corrected event replaces the earlier copy. Does not touch published_at.
+ * time; a corrected event replaces the earlier copy. Does not move any cursor.
  */
 export async function replayDay(
   db: Pool,

@@ -1,6 +1,9 @@
 -- Swipes as recorded, one copy per terminal record (FINAL collapses the relay's repeated deliveries).
+-- Copies of a swipe share its swipe_date, so they share a month partition: FINAL need not merge across
+-- partitions, and collapses each month on its own thread.
 with source as (
     select * from {{ source('onecard', 'swipes') }} final
+    settings do_not_merge_across_partitions_select_final = 1
 ),
 
 final as (

@@ -1,0 +1,107 @@
+// Retention of published outbox events, against a real PostgreSQL database of its own (so no other suite's
+// events are aged or deleted) and a warehouse process of its own (so the shared warehouse's marts never see
+// these rows).
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createPool, type Pool } from '../../core/db/pool.ts';
+import { migrate } from '../../core/db/migrate.ts';
+import { createWarehouseClient, type ClickHouseClient } from '../../core/warehouse-client.ts';
+import { pruneOutbox, relayAll, relayLag } from '../../warehouse/relay/relay.ts';
+import { applyWarehouseSchema } from '../../warehouse/schema/apply.ts';
+import { startWarehouse, type StartedWarehouse } from '../warehouse/start-warehouse.ts';
+import { stackConfig } from '../support/env.ts';
+
+const database = `outbox_retention_${randomBytes(4).toString('hex')}`;
+let admin: Pool;
+let db: Pool;
+let wh: StartedWarehouse;
+let warehouse: ClickHouseClient;
+const day = 86_400;
+
+beforeAll(async () => {
+  const config = stackConfig();
+  admin = createPool(config.DATABASE_URL, { max: 1 });
+  await admin.query(`create database ${database}`);
+  const url = new URL(config.DATABASE_URL);
+  url.pathname = `/${database}`;
+  await migrate(url.toString(), { info: () => undefined });
+  db = createPool(url.toString(), { max: 4 });
+  wh = await startWarehouse({ systemPassword: 'retention' });
+  warehouse = createWarehouseClient(new URL(wh.url).origin.replace('http://', 'http://onecard:retention@'));
+  await applyWarehouseSchema(warehouse);
+  // What the migrations wrote (accounts, dimensions): relayed, aged and deleted, so the outbox starts empty.
+  await relayAll(db, warehouse);
+  await db.query(`update outbox set created_at = created_at - interval '60 days'`);
+  await pruneOutbox(db, { ageS: day });
+  expect((await db.query('select count(*)::int as n from outbox')).rows).toEqual([{ n: 0 }]);
+});
+afterAll(async () => {
+  await warehouse?.close();
+  await wh?.stop();
+  await db?.end();
+  for (let attempt = 1; attempt <= 50; attempt++) {
+    const dropped = await admin?.query(`drop database if exists ${database}`).then(
+      () => true,
+      () => false,
+    );
+    if (dropped !== false) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await admin?.end();
+});
+
+/** Swipe events written straight into the outbox, `ageDays` old; `kind` teleport is malformed. */
+async function events(n: number, ageDays: number, kind = 'gate_in'): Promise<string[]> {
+  const { rows } = await db.query<{ outbox_id: bigint }>(
+    `insert into outbox (topic, aggregate_key, payload, created_at)
+     select 'swipe.recorded', 'RT-G1',
+            jsonb_build_object('terminalId', 'RT-G1', 'terminalSeq', g, 'cardNo', 'RT' || g, 'kind', $2::text,
+                               'swipedAt', now() - make_interval(days => $3), 'schoolId', 'RT'),
+            now() - make_interval(days => $3)
+       from generate_series((select coalesce(max(outbox_id), 0) from outbox) + 1,
+                            (select coalesce(max(outbox_id), 0) from outbox) + $1) g
+     returning outbox_id`,
+    [n, kind, ageDays],
+  );
+  return rows.map((r) => r.outbox_id.toString());
+}
+const remaining = async (ids: string[]) =>
+  (await db.query<{ n: number }>(`select count(*)::int as n from outbox where outbox_id = any($1)`, [ids]))
+    .rows[0]!.n;
+
+test('retention deletes published events past their age in bounded batches, keeping rejects, young and unpublished ones', async () => {
+  const oldPublished = await events(7, 30);
+  const oldRejected = await events(1, 30, 'teleport');
+  const youngPublished = await events(2, 0);
+  const relayed = await relayAll(db, warehouse);
+  expect(relayed).toMatchObject({ relayed: 9, rejected: 1 });
+  const oldUnpublished = await events(2, 30);
+
+  // One batch of three: at most three rows go per call with these limits.
+  expect(await pruneOutbox(db, { ageS: day, batchMax: 3, batchesMax: 1 })).toEqual({
+    deleted: 3,
+    batches: 1,
+  });
+  expect(await remaining(oldPublished)).toBe(4);
+  const r = await pruneOutbox(db, { ageS: day, batchMax: 3 });
+  expect(r.deleted).toBe(4);
+  expect(await remaining(oldPublished)).toBe(0);
+  expect(await remaining(oldRejected)).toBe(1);
+  expect(await remaining(youngPublished)).toBe(2);
+  expect(await remaining(oldUnpublished)).toBe(2);
+  expect((await relayLag(db)).unpublished).toBe(2);
+
+  // The unpublished old events still reach the warehouse, and are deleted only once published.
+  expect(await relayAll(db, warehouse)).toMatchObject({ relayed: 2, rejected: 0 });
+  expect((await pruneOutbox(db, { ageS: day })).deleted).toBe(2);
+  const rs = await warehouse.query({
+    query: 'select count() as n from onecard.swipes final',
+    format: 'JSONEachRow',
+  });
+  expect(await rs.json()).toEqual([{ n: 11 }]); // 9 + 2 swipes; the migrations wrote none
+  const reasons = await db.query(`select reason from outbox_rejects where outbox_id = any($1)`, [
+    oldRejected,
+  ]);
+  expect(reasons.rows).toEqual([{ reason: expect.stringMatching(/teleport/) }]);
+  await expect(pruneOutbox(db, { ageS: 60 })).rejects.toThrow(/at least/);
+});
