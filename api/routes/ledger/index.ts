@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import { limits } from '../../../core/ledger/money.ts';
 import { PurchaseBatcher } from '../../../core/ledger/purchase/batcher.ts';
 import { executePurchases } from '../../../core/ledger/purchase/execute.ts';
+import { payableLanes } from '../../../core/ledger/subjects.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { moneyRoutes } from './money-routes.ts';
 import { queryRoutes } from './query-routes.ts';
@@ -17,7 +18,12 @@ export const ledgerRoutes = fp(
   async (app) => {
     app.decorate(
       'purchases',
-      new PurchaseBatcher((commands) => executePurchases(app.db, commands), limits.purchaseBatchMax, 20_000),
+      new PurchaseBatcher(
+        (commands, slot) => executePurchases(app.db, commands, slot % payableLanes),
+        limits.purchaseBatchMax,
+        20_000,
+        limits.purchaseBatchesInFlightMax,
+      ),
     );
     await app.register(moneyRoutes);
     await app.register(batchRoutes);

@@ -63,7 +63,7 @@ function sortOutRepeats(commands: readonly PurchaseCommand[], stored: Map<string
  * purpose) with the cards locked but before the accounts are, so the merchant's payable row is never
  * held while hashing.
  */
-async function readBatch(client: Client, commands: readonly PurchaseCommand[]) {
+async function readBatch(client: Client, commands: readonly PurchaseCommand[], payableLane: number) {
   const requestKeys = commands.map((c) => c.requestKey);
   const terminalIds = [...new Set(commands.map((c) => c.terminalId))];
   if (!commands.some((c) => c.pin !== undefined)) {
@@ -72,12 +72,13 @@ async function readBatch(client: Client, commands: readonly PurchaseCommand[]) {
       requestKeys,
       commands.map((c) => c.cardNo),
       terminalIds,
+      payableLane,
     );
     const sorted = sortOutRepeats(commands, read.stored);
     const pins = sorted.fresh.map(() => null);
     return { ...read, ...sorted, book: new Book(read.accounts), pins };
   }
-  const { stored, terminals } = await readRequestsAndTerminals(client, requestKeys, terminalIds);
+  const { stored, terminals } = await readRequestsAndTerminals(client, requestKeys, terminalIds, payableLane);
   const sorted = sortOutRepeats(commands, stored);
   const freshCommands = sorted.fresh.map((index) => commands[index]!);
   const cards = await lockCards(
@@ -98,11 +99,13 @@ async function readBatch(client: Client, commands: readonly PurchaseCommand[]) {
  * Decides and stores a batch of online purchases in one database transaction: each gets its own outcome,
  * in the order given, against balances that include the purchases before it. Repeats of stored requests
  * (and of an earlier request in the same batch) get the first answer and write nothing; refusals are
- * answered and not stored.
+ * answered and not stored. The takings go to lane `payableLane` of each merchant's payable: batches run
+ * at the same time on different lanes never wait for each other's payable row.
  */
 export async function executePurchases(
   pool: Pool,
   commands: readonly PurchaseCommand[],
+  payableLane = 0,
 ): Promise<LedgerAnswer[]> {
   const clock = startBatchClock(commands.length);
   return withLedgerTransaction(pool, async (client) => {
@@ -110,6 +113,7 @@ export async function executePurchases(
     const { terminals, cards, book, pins, fresh, firstIndexOfKey, answers } = await readBatch(
       client,
       commands,
+      payableLane,
     );
     clock.lap('readAndLock');
     const freshCommands = fresh.map((index) => commands[index]!);

@@ -17,12 +17,16 @@ const big = (value: string | null | undefined): bigint | null =>
 const requestJson = `json_build_object('requestKey', r.request_key, 'fingerprint', r.fingerprint,
   'amountFen', r.amount_fen::text, 'outcome', r.outcome, 'response', r.response)`;
 
-/** A terminal, the account that takes its takings, and its school's meal periods. */
-const terminalJson = `json_build_object('terminalId', t.terminal_id, 'kind', t.kind,
+/**
+ * A terminal, the account that takes its takings (the given lane of its merchant's payable, lane 0 when
+ * the merchant has no such lane), and its school's meal periods.
+ */
+const terminalJson = (lane: string) => `json_build_object('terminalId', t.terminal_id, 'kind', t.kind,
   'status', t.status, 'merchantId', t.merchant_id, 'fixedAmountFen', t.fixed_amount_fen::text,
   'portionPriceFen', t.portion_price_fen::text,
   'payableAccountId', (select a.account_id::text from accounts a
-    where a.merchant_id = coalesce(m.parent_merchant_id, m.merchant_id) and a.subject_code = '2101'),
+    where a.merchant_id = coalesce(m.parent_merchant_id, m.merchant_id) and a.subject_code = '2101'
+      and a.lane in (0, ${lane}) order by a.lane desc limit 1),
   'mealPeriods', coalesce(
     (select json_agg(json_build_object('periodCode', p.period_code, 'startsAtMin', p.starts_at_min, 'endsAtMin', p.ends_at_min))
        from meal_periods p where p.scope = t.school_id),
@@ -56,14 +60,15 @@ export async function readRequestsAndTerminals(
   client: Client,
   requestKeys: readonly string[],
   terminalIds: readonly string[],
+  payableLane: number,
 ): Promise<{ stored: Map<string, StoredRequest>; terminals: Map<string, TerminalState> }> {
   const { rows } = await client.query<Row>(
     `select 'r' as kind, ${requestJson} as row from ledger_requests r where r.request_key = any($1::text[])
      union all
-     select 't', ${terminalJson}
+     select 't', ${terminalJson('$3::smallint')}
        from terminals t left join merchants m on m.merchant_id = t.merchant_id
       where t.terminal_id = any($2::text[])`,
-    [requestKeys, terminalIds],
+    [requestKeys, terminalIds, payableLane],
   );
   const stored = new Map<string, StoredRequest>();
   const terminals = new Map<string, TerminalState>();
@@ -87,6 +92,7 @@ export async function readAndLockBatch(
   requestKeys: readonly string[],
   cardNos: readonly string[],
   terminalIds: readonly string[],
+  payableLane: number,
 ): Promise<{
   stored: Map<string, StoredRequest>;
   terminals: Map<string, TerminalState>;
@@ -95,7 +101,7 @@ export async function readAndLockBatch(
 }> {
   const { rows } = await client.query<Row>(
     `with batch_terminals as materialized (
-       select t.*, ${terminalJson} as row
+       select t.*, ${terminalJson('$4::smallint')} as row
          from terminals t left join merchants m on m.merchant_id = t.merchant_id
         where t.terminal_id = any($3::text[])
      ), locked_cards as materialized (
@@ -135,7 +141,7 @@ export async function readAndLockBatch(
               'balanceFen', la.balance_fen::text, 'floorFen', la.floor_fen::text,
               'cardholderId', la.cardholder_id::text, 'walletKind', la.wallet_kind)
        from locked_accounts la`,
-    [[...new Set(requestKeys)], [...new Set(cardNos)].sort(), [...new Set(terminalIds)]],
+    [[...new Set(requestKeys)], [...new Set(cardNos)].sort(), [...new Set(terminalIds)], payableLane],
   );
   const stored = new Map<string, StoredRequest>();
   const terminals = new Map<string, TerminalState>();
