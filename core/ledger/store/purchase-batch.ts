@@ -99,8 +99,10 @@ export async function readAndLockBatch(
   cards: Map<string, CardState>;
   accounts: LockedAccount[];
 }> {
-  const { rows } = await client.query<Row>(
-    `with batch_terminals as materialized (
+  // Named, like the write: parsed once per connection, and planned once after a few runs.
+  const { rows } = await client.query<Row>({
+    name: 'purchase-read-and-lock',
+    text: `with batch_terminals as materialized (
        select t.*, ${terminalJson('$4::smallint')} as row
          from terminals t left join merchants m on m.merchant_id = t.merchant_id
         where t.terminal_id = any($3::text[])
@@ -141,8 +143,8 @@ export async function readAndLockBatch(
               'balanceFen', la.balance_fen::text, 'floorFen', la.floor_fen::text,
               'cardholderId', la.cardholder_id::text, 'walletKind', la.wallet_kind)
        from locked_accounts la`,
-    [[...new Set(requestKeys)], [...new Set(cardNos)].sort(), [...new Set(terminalIds)], payableLane],
-  );
+    values: [[...new Set(requestKeys)], [...new Set(cardNos)].sort(), [...new Set(terminalIds)], payableLane],
+  });
   const stored = new Map<string, StoredRequest>();
   const terminals = new Map<string, TerminalState>();
   const cards = new Map<string, CardState>();
