@@ -49,7 +49,12 @@ export async function ensureSmartcardBinding(say: (line: string) => void): Promi
     await run('npm', ['rebuild', 'smartcard', '--foreground-scripts'], process.env, say);
   } else {
     say('pc/sc: installing the smartcard binding from package-lock.json now that libpcsclite-dev is here…');
-    await run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error'], process.env, say);
+    await run(
+      'npm',
+      ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error'],
+      process.env,
+      say,
+    );
   }
   if (!fs.existsSync(binary)) throw new Error(`the smartcard binding was not built: ${binary} is missing`);
 }
