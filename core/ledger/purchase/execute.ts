@@ -6,7 +6,7 @@ import { refusalMessages } from '../outcomes.ts';
 import { pinMatches } from '../pin.ts';
 import { readAndLockBatch, readRequestsAndTerminals } from '../store/purchase-batch.ts';
 import { loadMenuPrices, lockCards } from '../store/purchase-state.ts';
-import { lockAccounts, withLedgerTransaction, type Client } from '../store/unit-of-work.ts';
+import { lockAccounts, withPipelinedLedgerTransaction, type Client } from '../store/unit-of-work.ts';
 import { writeLedger, type PlannedTransaction, type RequestRecord } from '../store/write.ts';
 import { addToDailySpend, decidePurchase } from './decide.ts';
 import { startBatchClock } from './profile.ts';
@@ -108,7 +108,9 @@ export async function executePurchases(
   payableLane = 0,
 ): Promise<LedgerAnswer[]> {
   const clock = startBatchClock(commands.length);
-  return withLedgerTransaction(pool, async (client) => {
+  // Pipelined: `begin` travels with the read-and-lock statement and `commit` with the write, so on the
+  // API's pipelined pool a batch is two round trips.
+  return withPipelinedLedgerTransaction(pool, async (client, tx) => {
     clock.lap('connect+begin');
     const { terminals, cards, book, pins, fresh, firstIndexOfKey, answers } = await readBatch(
       client,
@@ -195,17 +197,19 @@ export async function executePurchases(
     });
 
     clock.lap('decide');
-    const storedNow = await writeLedger(client, {
-      transactions,
-      balances: book.changed(),
-      requests,
-      cardSpends: [...spentCards].map((card) => ({
-        cardNo: card.cardNo,
-        spentOn: card.spentOn!,
-        spentFen: card.spentFen,
-      })),
-    });
-    clock.lap('write');
+    const storedNow = await tx.commitWith(() =>
+      writeLedger(client, {
+        transactions,
+        balances: book.changed(),
+        requests,
+        cardSpends: [...spentCards].map((card) => ({
+          cardNo: card.cardNo,
+          spentOn: card.spentOn!,
+          spentFen: card.spentFen,
+        })),
+      }),
+    );
+    clock.lap('write+commit');
     fresh.forEach((index) => {
       const key = commands[index]!.requestKey;
       answers[index] = {
@@ -234,5 +238,5 @@ export async function executePurchases(
         : { response: { outcome: same.refusal, message: refusalMessages[same.refusal] }, replayed: false };
     });
     return answers.map((answer) => answer!);
-  }).finally(() => clock.lap('answer+commit'));
+  }).finally(() => clock.lap('answer'));
 }
