@@ -121,7 +121,7 @@ async function seed(pool: pg.Pool): Promise<void> {
   }
 }
 
-function runPgbench(pgbench: string, port: number, password: string): number {
+function runPgbench(pgbench: string, port: number, password: string, pgPid: number): number {
   const env = {
     ...process.env,
     PGPASSWORD: password,
@@ -130,6 +130,7 @@ function runPgbench(pgbench: string, port: number, password: string): number {
     PGUSER: 'postgres',
   };
   execFileSync(pgbench, ['-i', '-q', '-s', '10', 'pgbench'], { env, stdio: 'ignore' });
+  const before = { postgres: cpuSecondsOfTree(pgPid), machine: machineBusySeconds(), at: performance.now() };
   const out = execFileSync(
     pgbench,
     [
@@ -148,8 +149,15 @@ function runPgbench(pgbench: string, port: number, password: string): number {
     ],
     { env, encoding: 'utf8' },
   );
+  const wallS = (performance.now() - before.at) / 1000;
+  const postgresS = cpuSecondsOfTree(pgPid) - before.postgres;
+  const machineS = machineBusySeconds() - before.machine;
   const match = /tps = ([\d.]+)/.exec(out);
   if (!match) throw new Error(`no tps in pgbench output:\n${out}`);
+  const transactions = Number(/transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
+  console.log(
+    `  pgbench CPU (of one core): PostgreSQL ${((postgresS / wallS) * 100).toFixed(0)} % (${((postgresS * 1000) / Math.max(1, transactions)).toFixed(2)} ms per transaction), whole machine ${((machineS / wallS) * 100).toFixed(0)} % of 200 %`,
+  );
   process.stdout.write(
     out
       .split('\n')
@@ -160,7 +168,7 @@ function runPgbench(pgbench: string, port: number, password: string): number {
   return Number(match[1]);
 }
 
-/** CPU seconds (user + system) of a process and all its descendants, from /proc. */
+/** CPU seconds (user + system) of a process and all its descendants, ended ones too, from /proc. */
 function cpuSecondsOfTree(rootPid: number): number {
   const stats = new Map<number, { ppid: number; ticks: number }>();
   for (const name of fs.readdirSync('/proc')) {
@@ -168,7 +176,9 @@ function cpuSecondsOfTree(rootPid: number): number {
     try {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(name), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      // utime + stime, and cutime + cstime: the time of children that have ended (pgbench's backends).
+      const ticks = [11, 12, 13, 14].reduce((sum, field) => sum + Number(fields[field]), 0);
+      stats.set(Number(name), { ppid: Number(fields[1]), ticks });
     } catch {
       // the process ended while we looked
     }
@@ -299,7 +309,7 @@ try {
   const cards = rows.map((r) => r.card_no);
 
   console.log(`pgbench tpcb-like, ${pgbenchClients} clients, ${seconds} s`);
-  const pgbenchTps = runPgbench(pgbench, pgPort, password);
+  const pgbenchTps = runPgbench(pgbench, pgPort, password, postgres.pid);
 
   children.push(
     await startChild(
@@ -346,8 +356,9 @@ try {
     },
   });
   const share = (s: number) => `${((s / run.wallS) * 100).toFixed(0)} %`;
+  const perPurchaseMs = (s: number) => ((s * 1000) / Math.max(1, run.ok)).toFixed(2);
   console.log(
-    `  CPU (of one core) during the measured window: API ${share(cpu.api)}, PostgreSQL ${share(cpu.postgres)}, load generator ${share(cpu.driver)}, whole machine ${share(cpu.machine)} of 200 % (the rest is other programs)`,
+    `  CPU (of one core) during the measured window: API ${share(cpu.api)}, PostgreSQL ${share(cpu.postgres)}, load generator ${share(cpu.driver)}, whole machine ${share(cpu.machine)} of 200 % (the rest is other programs); ms per purchase: API ${perPurchaseMs(cpu.api)}, PostgreSQL ${perPurchaseMs(cpu.postgres)}`,
   );
   if (profileLines.length > 0)
     console.log(`  batch profile (API, last 5 s): ${profileLines[profileLines.length - 1]}`);
@@ -357,6 +368,13 @@ try {
   const check = await checkLedger(pool);
   console.log(
     `  purchases: ${run.ok} ok, ${run.refused} refused; ledger check: ${check.accountsChecked} accounts, ${check.differences.length} differences, ${check.unbalancedTransactions.length} unbalanced`,
+  );
+  const { rows: lanes } = await pool.query<{ lane: number; postings: string }>(
+    `select a.lane, count(*)::text as postings from ledger_postings p join accounts a using (account_id)
+      where a.merchant_id = 'BENCH-CT' group by a.lane order by a.lane`,
+  );
+  console.log(
+    `  canteen payable postings by lane: ${lanes.map((l) => `${l.lane}: ${l.postings}`).join(', ')}`,
   );
   await pool.end();
   console.log(

@@ -7,13 +7,16 @@ export type Pool = pg.Pool;
 
 export function createPool(
   databaseUrl: string,
-  options: { max?: number; application?: string } = {},
+  options: { max?: number; application?: string; pipeline?: boolean } = {},
 ): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 20,
     application_name: options.application ?? 'onecard',
     connectionTimeoutMillis: 5_000,
+    // pg's pipeline mode: queries given to a client before the previous one is answered go on the wire at
+    // once. Only for code written for it (withPipelinedLedgerTransaction); cursors are refused there.
+    pipeline: options.pipeline ?? false,
   });
   // An idle connection the server closes (a restart, a failover, a stop at the end of a run) is dropped by
   // the pool and replaced on the next query; without a listener Node would end the whole process for it.

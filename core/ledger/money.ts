@@ -12,6 +12,8 @@ export const maxAmountFenNumber = Number(maxAmountFen);
 /** Limits on every batch the API accepts. */
 export const limits = {
   purchaseBatchMax: 256,
+  /** Purchase batches written at once by one API process, each on its own payable lane (see batcher.ts). */
+  purchaseBatchesInFlightMax: 2,
   offlineRecordsPerUploadMax: 1_000,
   subsidyCardholdersPerBatchMax: 200_000,
   subsidyChunk: 2_000,

@@ -1,5 +1,5 @@
 import type { Client } from './store/unit-of-work.ts';
-import { subjects, unitSubjects, walletSubject, type WalletKind } from './subjects.ts';
+import { payableLanes, subjects, unitSubjects, walletSubject, type WalletKind } from './subjects.ts';
 import { hashPin } from './pin.ts';
 
 type Queryable = Pick<Client, 'query'>;
@@ -29,14 +29,18 @@ export async function ensureUnitAccounts(db: Queryable, unitId: string): Promise
   );
 }
 
-/** An independent merchant gets its payable account; a managed one settles through its parent's. */
+/**
+ * An independent merchant gets its payable account, in `payableLanes` lanes; a managed one settles
+ * through its parent's.
+ */
 export async function ensureMerchantAccount(db: Queryable, merchantId: string): Promise<void> {
   await db.query(
-    `insert into accounts (subject_code, unit_id, normal_sign, merchant_id)
-     select $2, coalesce(m.unit_id, m.school_id), -1, m.merchant_id from merchants m
+    `insert into accounts (subject_code, unit_id, normal_sign, merchant_id, lane)
+     select $2, coalesce(m.unit_id, m.school_id), -1, m.merchant_id, l.lane
+       from merchants m, generate_series(0, $3::int - 1) as l(lane)
       where m.merchant_id = $1 and m.settlement_kind = 'independent'
      on conflict do nothing`,
-    [merchantId, subjects.merchantPayables],
+    [merchantId, subjects.merchantPayables, payableLanes],
   );
 }
 

@@ -12,6 +12,13 @@ export const subjects = {
   subsidyExpense: '6601',
 } as const;
 
+/**
+ * An independent merchant's payable (2101) is this many accounts, lanes 0 to 7, under the same subject:
+ * each purchase batch in flight credits its own lane, so batches never queue on one payable row.
+ * Lane 0 takes every other writer. The merchant's payable is the sum of its lanes.
+ */
+export const payableLanes = 8;
+
 export type WalletKind = 'main' | 'subsidy' | 'deposit';
 export const spendableWallets = ['main', 'subsidy'] as const;
 export type SpendableWallet = (typeof spendableWallets)[number];

@@ -7,7 +7,8 @@ import { subjects } from '../ledger/subjects.ts';
 
 /**
  * 结算凭证: for every merchant line of an approved statement that is owed money, one transaction moving the
- * approved amount from the merchant's payable to the bank clearing account it is paid out through. All the
+ * approved amount from the merchant's payable to the bank clearing account it is paid out through. The
+ * payable is the sum of its lanes (the purchase batches' slots credit one each); the payout debits lane 0. All the
  * lines in one database transaction; a line already posted is skipped, so a retry posts nothing twice.
  */
 export async function postSettlementJournal(
@@ -29,7 +30,7 @@ export async function postSettlementJournal(
     }>(
       `select l.merchant_id, l.payable_fen, p.account_id as payable, c.account_id as clearing
          from settlement_lines l
-         join accounts p on p.merchant_id = l.merchant_id and p.subject_code = $2
+         join accounts p on p.merchant_id = l.merchant_id and p.subject_code = $2 and p.lane = 0
          join accounts c on c.unit_id = p.unit_id and c.subject_code = $3 and c.cardholder_id is null and c.merchant_id is null
         where l.statement_id = $1 and l.payable_fen > 0 and l.transaction_id is null
         order by l.merchant_id`,

@@ -61,6 +61,51 @@ test('50 simultaneous purchases on one wallet, each in its own database transact
   expect((await walletBalances(app.db, card!)).main).toBe(20n);
 });
 
+test('50 simultaneous purchases on one wallet over the eight payable lanes never overspend', async () => {
+  // Each batch slot credits its own lane of the canteen's payable; the wallet is still one locked row.
+  const [card] = await createCards(app.db, school, 1);
+  await fund(app.db, school, [card!], 1_000n);
+  const payableBefore = await payableLanes(school.canteenId);
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      executePurchases(
+        app.db,
+        [
+          {
+            requestKey: `pos:${school.pos}:${25_000 + i}`,
+            terminalId: school.pos,
+            terminalSeq: 25_000 + i,
+            cardNo: card!,
+            deduction: { mode: 'amount', amountFen: 70n },
+            at: new Date(),
+          },
+        ],
+        i % 8,
+      ),
+    ),
+  );
+  const codes = answers.map((a) => a[0]!.response.outcome);
+  expect(codes.filter((c) => c === 'ok')).toHaveLength(14);
+  expect((await walletBalances(app.db, card!)).main).toBe(20n);
+  const payableAfter = await payableLanes(school.canteenId);
+  expect(payableAfter.map((lane) => lane.lane)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  const taken = payableAfter.reduce(
+    (sum, lane, i) => sum + lane.balanceFen - payableBefore[i]!.balanceFen,
+    0n,
+  );
+  expect(taken).toBe(14n * 70n);
+  expect((await checkLedger(app.db)).differences).toEqual([]);
+});
+
+async function payableLanes(merchantId: string) {
+  const { rows } = await app.db.query<{ lane: number; balanceFen: bigint }>(
+    `select lane, balance_fen as "balanceFen" from accounts
+      where merchant_id = $1 and subject_code = '2101' order by lane`,
+    [merchantId],
+  );
+  return rows;
+}
+
 test('1,000 concurrent purchases on different wallets all succeed, and the books still balance', async () => {
   const cards = await createCards(app.db, school, 1_000);
   await fund(app.db, school, cards, 500n);

@@ -263,7 +263,7 @@ describe('daily settlement with finance approval (日结)', () => {
       { kind: 'settlement', amount_fen: 2_500n, postings: '1002:-2500 2101:2500' },
     ]);
     const payable = await running.db.query(
-      `select balance_fen from accounts where merchant_id = $1 and subject_code = '2101'`,
+      `select sum(balance_fen)::bigint as balance_fen from accounts where merchant_id = $1 and subject_code = '2101'`,
       [school.canteenId],
     );
     expect(payable.rows[0].balance_fen).toBe(0n);

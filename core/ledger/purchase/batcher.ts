@@ -12,10 +12,10 @@ export class LedgerBusyError extends Error {
  * Group commit for purchases: requests that arrive while batches are being written wait and go together
  * in the next one, so under load one commit carries many purchases, and alone a purchase goes at once.
  * Each keeps its own outcome. Up to `inFlightMax` batches run at once, each in its own database
- * transaction: while one waits for its commit (the WAL flush) or for the merchant's payable row, the
- * next reads and locks its cards. Row locks keep them correct (cards, then accounts, in id order); two
- * is enough to overlap the round trips, more only queues on the hot payable rows. The queue is bounded:
- * beyond it the caller is told to come back (503).
+ * transaction and its own slot: slot n credits lane n of the merchants' payables, so batches in flight
+ * share no payable row and commit side by side (PostgreSQL flushes their commits together). Row locks keep
+ * them correct where they do meet (a card in two batches: cards, then accounts, in id order). The queue
+ * is bounded: beyond it the caller is told to come back (503).
  */
 export class PurchaseBatcher {
   private queue: Array<{
@@ -26,13 +26,17 @@ export class PurchaseBatcher {
   }> = [];
   private inFlight = 0;
   private pumpScheduled = false;
+  /** Slots not running a batch; a batch takes the lowest, so a quiet API uses lane 0 only. */
+  private readonly freeSlots: number[];
 
   constructor(
-    private readonly execute: (commands: PurchaseCommand[]) => Promise<LedgerAnswer[]>,
+    private readonly execute: (commands: PurchaseCommand[], slot: number) => Promise<LedgerAnswer[]>,
     private readonly batchMax: number,
     private readonly queueMax: number,
     private readonly inFlightMax = 2,
-  ) {}
+  ) {
+    this.freeSlots = Array.from({ length: inFlightMax }, (_, slot) => slot);
+  }
 
   submit(command: PurchaseCommand): Promise<LedgerAnswer> {
     if (this.queue.length >= this.queueMax)
@@ -59,17 +63,22 @@ export class PurchaseBatcher {
       const now = performance.now();
       addPhase('queueWaitMean', batch.reduce((sum, item) => sum + now - item.queuedAt, 0) / batch.length);
       this.inFlight++;
-      void this.run(batch);
+      this.freeSlots.sort((a, b) => a - b);
+      void this.run(batch, this.freeSlots.shift()!);
     }
   }
 
-  private async run(batch: PurchaseBatcher['queue']): Promise<void> {
+  private async run(batch: PurchaseBatcher['queue'], slot: number): Promise<void> {
     try {
-      const answers = await this.execute(batch.map((item) => item.command));
+      const answers = await this.execute(
+        batch.map((item) => item.command),
+        slot,
+      );
       batch.forEach((item, index) => item.resolve(answers[index]!));
     } catch (error) {
       for (const item of batch) item.reject(error);
     } finally {
+      this.freeSlots.push(slot);
       this.inFlight--;
       this.schedule();
     }

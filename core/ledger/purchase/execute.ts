@@ -1,12 +1,12 @@
 import type { Pool } from '../../db/pool.ts';
 import { Book } from '../book.ts';
-import { compareWithStored, fingerprint } from '../idempotency.ts';
+import { compareWithStored, fingerprint, type StoredRequest } from '../idempotency.ts';
 import { fenToJson } from '../money.ts';
 import { refusalMessages } from '../outcomes.ts';
 import { pinMatches } from '../pin.ts';
-import { lockCardsAndAccounts, readRequestsAndTerminals } from '../store/purchase-batch.ts';
+import { readAndLockBatch, readRequestsAndTerminals } from '../store/purchase-batch.ts';
 import { loadMenuPrices, lockCards } from '../store/purchase-state.ts';
-import { lockAccounts, withLedgerTransaction } from '../store/unit-of-work.ts';
+import { lockAccounts, withPipelinedLedgerTransaction, type Client } from '../store/unit-of-work.ts';
 import { writeLedger, type PlannedTransaction, type RequestRecord } from '../store/write.ts';
 import { addToDailySpend, decidePurchase } from './decide.ts';
 import { startBatchClock } from './profile.ts';
@@ -34,68 +34,91 @@ export function purchaseFingerprint(command: PurchaseCommand): string {
 const statedAmount = (command: PurchaseCommand) =>
   command.deduction.mode === 'amount' ? command.deduction.amountFen : null;
 
+/** Which commands repeat a stored request (answered here) and which are new (the first of each key). */
+function sortOutRepeats(commands: readonly PurchaseCommand[], stored: Map<string, StoredRequest>) {
+  const answers: Array<LedgerAnswer | undefined> = new Array(commands.length);
+  const fresh: number[] = [];
+  const firstIndexOfKey = new Map<string, number>();
+  commands.forEach((command, index) => {
+    const previous = stored.get(command.requestKey);
+    if (previous) {
+      const same = compareWithStored(previous, {
+        fingerprint: purchaseFingerprint(command),
+        amountFen: statedAmount(command),
+      });
+      answers[index] = same.repeat
+        ? { response: previous.response as LedgerAnswer['response'], replayed: true }
+        : { response: { outcome: same.refusal, message: refusalMessages[same.refusal] }, replayed: false };
+    } else if (!firstIndexOfKey.has(command.requestKey)) {
+      firstIndexOfKey.set(command.requestKey, index);
+      fresh.push(index);
+    }
+  });
+  return { answers, fresh, firstIndexOfKey };
+}
+
+/**
+ * Reads what the batch decides on, with its cards and accounts locked. Without PINs that is one
+ * statement (it locks the cards of repeats too, which is harmless). A PIN is checked (scrypt, slow on
+ * purpose) with the cards locked but before the accounts are, so the merchant's payable row is never
+ * held while hashing.
+ */
+async function readBatch(client: Client, commands: readonly PurchaseCommand[], payableLane: number) {
+  const requestKeys = commands.map((c) => c.requestKey);
+  const terminalIds = [...new Set(commands.map((c) => c.terminalId))];
+  if (!commands.some((c) => c.pin !== undefined)) {
+    const read = await readAndLockBatch(
+      client,
+      requestKeys,
+      commands.map((c) => c.cardNo),
+      terminalIds,
+      payableLane,
+    );
+    const sorted = sortOutRepeats(commands, read.stored);
+    const pins = sorted.fresh.map(() => null);
+    return { ...read, ...sorted, book: new Book(read.accounts), pins };
+  }
+  const { stored, terminals } = await readRequestsAndTerminals(client, requestKeys, terminalIds, payableLane);
+  const sorted = sortOutRepeats(commands, stored);
+  const freshCommands = sorted.fresh.map((index) => commands[index]!);
+  const cards = await lockCards(
+    client,
+    freshCommands.map((c) => c.cardNo),
+    [...terminals.keys()],
+  );
+  const pins = await checkPins(freshCommands, cards);
+  const accountIds = new Set<bigint>();
+  for (const t of terminals.values()) if (t.payableAccountId !== null) accountIds.add(t.payableAccountId);
+  for (const card of cards.values())
+    for (const id of Object.values(card.walletAccountIds)) accountIds.add(id);
+  const book = new Book(await lockAccounts(client, accountIds));
+  return { stored, terminals, cards, ...sorted, book, pins };
+}
+
 /**
  * Decides and stores a batch of online purchases in one database transaction: each gets its own outcome,
  * in the order given, against balances that include the purchases before it. Repeats of stored requests
  * (and of an earlier request in the same batch) get the first answer and write nothing; refusals are
- * answered and not stored.
+ * answered and not stored. The takings go to lane `payableLane` of each merchant's payable: batches run
+ * at the same time on different lanes never wait for each other's payable row.
  */
 export async function executePurchases(
   pool: Pool,
   commands: readonly PurchaseCommand[],
+  payableLane = 0,
 ): Promise<LedgerAnswer[]> {
   const clock = startBatchClock(commands.length);
-  return withLedgerTransaction(pool, async (client) => {
+  // Pipelined: `begin` travels with the read-and-lock statement and `commit` with the write, so on the
+  // API's pipelined pool a batch is two round trips.
+  return withPipelinedLedgerTransaction(pool, async (client, tx) => {
     clock.lap('connect+begin');
-    const answers: Array<LedgerAnswer | undefined> = new Array(commands.length);
-    const { stored, terminals } = await readRequestsAndTerminals(
+    const { terminals, cards, book, pins, fresh, firstIndexOfKey, answers } = await readBatch(
       client,
-      commands.map((c) => c.requestKey),
-      [...new Set(commands.map((c) => c.terminalId))],
+      commands,
+      payableLane,
     );
-    const fresh: number[] = [];
-    const firstIndexOfKey = new Map<string, number>();
-    commands.forEach((command, index) => {
-      const previous = stored.get(command.requestKey);
-      if (previous) {
-        const same = compareWithStored(previous, {
-          fingerprint: purchaseFingerprint(command),
-          amountFen: statedAmount(command),
-        });
-        answers[index] = same.repeat
-          ? { response: previous.response as LedgerAnswer['response'], replayed: true }
-          : { response: { outcome: same.refusal, message: refusalMessages[same.refusal] }, replayed: false };
-      } else if (!firstIndexOfKey.has(command.requestKey)) {
-        firstIndexOfKey.set(command.requestKey, index);
-        fresh.push(index);
-      }
-    });
-
-    clock.lap('readRequestsAndTerminals');
+    clock.lap('readAndLock');
     const freshCommands = fresh.map((index) => commands[index]!);
-    const payables = [...terminals.values()]
-      .map((t) => t.payableAccountId)
-      .filter((id): id is bigint => id !== null);
-    const cardNos = freshCommands.map((c) => c.cardNo);
-    let cards: Map<string, CardState>;
-    let pins: Array<boolean | null>;
-    let book: Book;
-    if (freshCommands.some((c) => c.pin !== undefined)) {
-      // A PIN is checked (scrypt, slow on purpose) with the cards locked but before the accounts are, so
-      // the merchant's payable row is never held while hashing.
-      cards = await lockCards(client, cardNos, [...terminals.keys()]);
-      pins = await checkPins(freshCommands, cards);
-      const accountIds = new Set<bigint>(payables);
-      for (const card of cards.values())
-        for (const id of Object.values(card.walletAccountIds)) accountIds.add(id);
-      book = new Book(await lockAccounts(client, accountIds));
-    } else {
-      const locked = await lockCardsAndAccounts(client, cardNos, [...terminals.keys()], payables);
-      cards = locked.cards;
-      book = new Book(locked.accounts);
-      pins = freshCommands.map(() => null);
-    }
-    clock.lap('lockCardsAndAccounts');
     const menuMerchants = freshCommands
       .filter((c) => c.deduction.mode === 'menu')
       .map((c) => terminals.get(c.terminalId)?.merchantId);
@@ -174,17 +197,19 @@ export async function executePurchases(
     });
 
     clock.lap('decide');
-    const storedNow = await writeLedger(client, {
-      transactions,
-      balances: book.changed(),
-      requests,
-      cardSpends: [...spentCards].map((card) => ({
-        cardNo: card.cardNo,
-        spentOn: card.spentOn!,
-        spentFen: card.spentFen,
-      })),
-    });
-    clock.lap('write');
+    const storedNow = await tx.commitWith(() =>
+      writeLedger(client, {
+        transactions,
+        balances: book.changed(),
+        requests,
+        cardSpends: [...spentCards].map((card) => ({
+          cardNo: card.cardNo,
+          spentOn: card.spentOn!,
+          spentFen: card.spentFen,
+        })),
+      }),
+    );
+    clock.lap('write+commit');
     fresh.forEach((index) => {
       const key = commands[index]!.requestKey;
       answers[index] = {
@@ -213,5 +238,5 @@ export async function executePurchases(
         : { response: { outcome: same.refusal, message: refusalMessages[same.refusal] }, replayed: false };
     });
     return answers.map((answer) => answer!);
-  }).finally(() => clock.lap('answer+commit'));
+  }).finally(() => clock.lap('answer'));
 }

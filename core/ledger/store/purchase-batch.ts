@@ -14,75 +14,105 @@ import type { Client } from './unit-of-work.ts';
 const big = (value: string | null | undefined): bigint | null =>
   value === null || value === undefined ? null : BigInt(value);
 
+const requestJson = `json_build_object('requestKey', r.request_key, 'fingerprint', r.fingerprint,
+  'amountFen', r.amount_fen::text, 'outcome', r.outcome, 'response', r.response)`;
+
+/**
+ * A terminal, the account that takes its takings (the given lane of its merchant's payable, lane 0 when
+ * the merchant has no such lane), and its school's meal periods.
+ */
+const terminalJson = (lane: string) => `json_build_object('terminalId', t.terminal_id, 'kind', t.kind,
+  'status', t.status, 'merchantId', t.merchant_id, 'fixedAmountFen', t.fixed_amount_fen::text,
+  'portionPriceFen', t.portion_price_fen::text,
+  'payableAccountId', (select a.account_id::text from accounts a
+    where a.merchant_id = coalesce(m.parent_merchant_id, m.merchant_id) and a.subject_code = '2101'
+      and a.lane in (0, ${lane}) order by a.lane desc limit 1),
+  'mealPeriods', coalesce(
+    (select json_agg(json_build_object('periodCode', p.period_code, 'startsAtMin', p.starts_at_min, 'endsAtMin', p.ends_at_min))
+       from meal_periods p where p.scope = t.school_id),
+    (select json_agg(json_build_object('periodCode', p.period_code, 'startsAtMin', p.starts_at_min, 'endsAtMin', p.ends_at_min))
+       from meal_periods p where p.scope = '*'),
+    '[]'))`;
+
+type Row = { kind: 'r' | 't' | 'c' | 'a'; row: Record<string, unknown> };
+
+function parseRequest(row: Record<string, unknown>): StoredRequest {
+  const r = row as { requestKey: string; fingerprint: string; amountFen: string | null; outcome: string };
+  return { ...r, amountFen: big(r.amountFen), response: row.response };
+}
+
+function parseTerminal(row: Record<string, unknown>): TerminalState {
+  const t = row as Record<string, string | null> & { mealPeriods: MealPeriod[] };
+  return {
+    terminalId: t.terminalId!,
+    kind: t.kind!,
+    status: t.status!,
+    merchantId: t.merchantId ?? null,
+    payableAccountId: big(t.payableAccountId),
+    fixedAmountFen: big(t.fixedAmountFen),
+    portionPriceFen: big(t.portionPriceFen),
+    mealPeriods: t.mealPeriods,
+  };
+}
+
 /** Stored answers of the batch's request keys, and its terminals, in one query. */
 export async function readRequestsAndTerminals(
   client: Client,
   requestKeys: readonly string[],
   terminalIds: readonly string[],
+  payableLane: number,
 ): Promise<{ stored: Map<string, StoredRequest>; terminals: Map<string, TerminalState> }> {
-  const { rows } = await client.query<{ kind: 'r' | 't'; row: Record<string, unknown> }>(
-    `select 'r' as kind, json_build_object('requestKey', r.request_key, 'fingerprint', r.fingerprint,
-              'amountFen', r.amount_fen::text, 'outcome', r.outcome, 'response', r.response) as row
-       from ledger_requests r where r.request_key = any($1::text[])
+  const { rows } = await client.query<Row>(
+    `select 'r' as kind, ${requestJson} as row from ledger_requests r where r.request_key = any($1::text[])
      union all
-     select 't', json_build_object('terminalId', t.terminal_id, 'kind', t.kind, 'status', t.status,
-              'merchantId', t.merchant_id, 'fixedAmountFen', t.fixed_amount_fen::text,
-              'portionPriceFen', t.portion_price_fen::text,
-              'payableAccountId', (select a.account_id::text from accounts a
-                where a.merchant_id = coalesce(m.parent_merchant_id, m.merchant_id) and a.subject_code = '2101'),
-              'mealPeriods', coalesce(
-                (select json_agg(json_build_object('periodCode', p.period_code, 'startsAtMin', p.starts_at_min, 'endsAtMin', p.ends_at_min))
-                   from meal_periods p where p.scope = t.school_id),
-                (select json_agg(json_build_object('periodCode', p.period_code, 'startsAtMin', p.starts_at_min, 'endsAtMin', p.ends_at_min))
-                   from meal_periods p where p.scope = '*'),
-                '[]'))
+     select 't', ${terminalJson('$3::smallint')}
        from terminals t left join merchants m on m.merchant_id = t.merchant_id
       where t.terminal_id = any($2::text[])`,
-    [requestKeys, terminalIds],
+    [requestKeys, terminalIds, payableLane],
   );
   const stored = new Map<string, StoredRequest>();
   const terminals = new Map<string, TerminalState>();
   for (const { kind, row } of rows) {
-    if (kind === 'r') {
-      const r = row as { requestKey: string; fingerprint: string; amountFen: string | null; outcome: string };
-      stored.set(r.requestKey, { ...r, amountFen: big(r.amountFen), response: row.response });
-    } else {
-      const t = row as Record<string, string | null> & { mealPeriods: MealPeriod[] };
-      terminals.set(t.terminalId!, {
-        terminalId: t.terminalId!,
-        kind: t.kind!,
-        status: t.status!,
-        merchantId: t.merchantId ?? null,
-        payableAccountId: big(t.payableAccountId),
-        fixedAmountFen: big(t.fixedAmountFen),
-        portionPriceFen: big(t.portionPriceFen),
-        mealPeriods: t.mealPeriods,
-      });
-    }
+    if (kind === 'r') stored.set(row.requestKey as string, parseRequest(row));
+    else terminals.set(row.terminalId as string, parseTerminal(row));
   }
   return { stored, terminals };
 }
 
 /**
- * Locks the batch's cards (in card_no order) and then, in the same statement, their main and subsidy
- * wallets and the given payable accounts (in account_id order): the order every writer uses. The first
- * branch of the UNION ALL runs to the end before the second starts, so every card is locked before any
- * account.
+ * The whole read side of a batch in one statement: the stored answers of its request keys, its
+ * terminals, then its cards locked (in card_no order) and then their main and subsidy wallets and the
+ * terminals' payable accounts locked (in account_id order): the order every writer uses. The CTEs are
+ * materialized and each lock CTE reads the one before it, so every card is locked before any account.
+ * Reading the requests and terminals here rather than in a round trip of their own changes nothing
+ * under READ COMMITTED: a plain read takes no lock and each statement sees what was committed before it.
  */
-export async function lockCardsAndAccounts(
+export async function readAndLockBatch(
   client: Client,
+  requestKeys: readonly string[],
   cardNos: readonly string[],
   terminalIds: readonly string[],
-  otherAccountIds: Iterable<bigint>,
-): Promise<{ cards: Map<string, CardState>; accounts: LockedAccount[] }> {
-  const { rows } = await client.query<{ kind: 'c' | 'a'; row: Record<string, unknown> }>(
-    `with locked_cards as materialized (
+  payableLane: number,
+): Promise<{
+  stored: Map<string, StoredRequest>;
+  terminals: Map<string, TerminalState>;
+  cards: Map<string, CardState>;
+  accounts: LockedAccount[];
+}> {
+  // Named, like the write: parsed once per connection, and planned once after a few runs.
+  const { rows } = await client.query<Row>({
+    name: 'purchase-read-and-lock',
+    text: `with batch_terminals as materialized (
+       select t.*, ${terminalJson('$4::smallint')} as row
+         from terminals t left join merchants m on m.merchant_id = t.merchant_id
+        where t.terminal_id = any($3::text[])
+     ), locked_cards as materialized (
        select c.card_no, c.cardholder_id, c.status, c.expires_on, c.category_id,
               coalesce(c.per_tx_limit_fen, k.per_tx_limit_fen) as per_tx_limit_fen,
               coalesce(c.daily_limit_fen, k.daily_limit_fen) as daily_limit_fen,
               k.daily_max_fen, k.wallet_order, c.spent_on, c.spent_fen, c.pin_hash
          from cards c join card_categories k on k.category_id = c.category_id
-        where c.card_no = any($1::text[])
+        where c.card_no = any($2::text[])
         order by c.card_no
           for update of c
      ), locked_accounts as materialized (
@@ -92,31 +122,39 @@ export async function lockCardsAndAccounts(
                 select w.account_id from locked_cards lc join accounts w on w.cardholder_id = lc.cardholder_id
                  where w.wallet_kind in ('main', 'subsidy')
                 union
-                select unnest($3::bigint[]))
+                select (bt.row->>'payableAccountId')::bigint from batch_terminals bt)
         order by a.account_id
           for update of a
      )
-     select 'c' as kind, json_build_object('cardNo', lc.card_no, 'cardholderId', lc.cardholder_id::text,
+     select 'r' as kind, ${requestJson} as row from ledger_requests r where r.request_key = any($1::text[])
+     union all
+     select 't', bt.row from batch_terminals bt
+     union all
+     select 'c', json_build_object('cardNo', lc.card_no, 'cardholderId', lc.cardholder_id::text,
               'status', lc.status, 'expiresOn', lc.expires_on::text, 'categoryId', lc.category_id,
               'perTxLimitFen', lc.per_tx_limit_fen::text, 'dailyLimitFen', lc.daily_limit_fen::text,
               'dailyMaxFen', lc.daily_max_fen::text, 'walletOrder', lc.wallet_order,
               'spentOn', lc.spent_on::text, 'spentFen', lc.spent_fen::text, 'pinHash', lc.pin_hash,
               'barred', (select json_agg(b.terminal_id) from category_terminal_bars b
-                          where b.category_id = lc.category_id and b.terminal_id = any($2::text[]))) as row
+                          where b.category_id = lc.category_id and b.terminal_id = any($3::text[])))
        from locked_cards lc
      union all
      select 'a', json_build_object('accountId', la.account_id::text, 'normalSign', la.normal_sign,
               'balanceFen', la.balance_fen::text, 'floorFen', la.floor_fen::text,
               'cardholderId', la.cardholder_id::text, 'walletKind', la.wallet_kind)
        from locked_accounts la`,
-    [[...new Set(cardNos)].sort(), terminalIds, [...new Set([...otherAccountIds].map(String))]],
-  );
+    values: [[...new Set(requestKeys)], [...new Set(cardNos)].sort(), [...new Set(terminalIds)], payableLane],
+  });
+  const stored = new Map<string, StoredRequest>();
+  const terminals = new Map<string, TerminalState>();
   const cards = new Map<string, CardState>();
   const byHolder = new Map<string, CardState[]>();
   const accounts: LockedAccount[] = [];
   const walletsOf: Array<{ cardholderId: string; kind: string; accountId: bigint }> = [];
   for (const { kind, row } of rows) {
-    if (kind === 'c') {
+    if (kind === 'r') stored.set(row.requestKey as string, parseRequest(row));
+    else if (kind === 't') terminals.set(row.terminalId as string, parseTerminal(row));
+    else if (kind === 'c') {
       const c = row as Record<string, string | null> & {
         categoryId: number;
         walletOrder: SpendableWallet[];
@@ -156,5 +194,5 @@ export async function lockCardsAndAccounts(
   for (const wallet of walletsOf)
     for (const card of byHolder.get(wallet.cardholderId) ?? [])
       card.walletAccountIds[wallet.kind as SpendableWallet] = wallet.accountId;
-  return { cards, accounts };
+  return { stored, terminals, cards, accounts };
 }

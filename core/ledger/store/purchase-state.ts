@@ -5,8 +5,8 @@ import type { SpendableWallet } from '../subjects.ts';
 import type { Client } from './unit-of-work.ts';
 
 /**
- * Terminals with what a purchase needs: the account that takes the takings (a managed merchant's go to
- * its independent parent), the prices of the fixed and portion modes, and the meal periods of the school.
+ * Terminals with what a purchase needs: the account that takes the takings (lane 0 of the merchant's
+ * payable; a managed merchant's go to its independent parent), the prices of the fixed and portion modes, and the meal periods of the school.
  */
 export async function loadTerminals(
   client: Client,
@@ -25,7 +25,8 @@ export async function loadTerminals(
   }>(
     `select t.terminal_id, t.kind, t.status, t.merchant_id, t.fixed_amount_fen, t.portion_price_fen,
             (select a.account_id from accounts a
-              where a.merchant_id = coalesce(m.parent_merchant_id, m.merchant_id) and a.subject_code = '2101') as payable_account_id,
+              where a.merchant_id = coalesce(m.parent_merchant_id, m.merchant_id) and a.subject_code = '2101'
+                and a.lane = 0) as payable_account_id,
             coalesce(
               (select json_agg(json_build_object('periodCode', p.period_code, 'startsAtMin', p.starts_at_min, 'endsAtMin', p.ends_at_min))
                  from meal_periods p where p.scope = t.school_id),

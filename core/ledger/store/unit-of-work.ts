@@ -32,6 +32,64 @@ export async function withLedgerTransaction<T>(pool: Pool, fn: (client: Client) 
   }
 }
 
+/** What withPipelinedLedgerTransaction hands its unit of work besides the client. */
+export interface PipelinedTransaction {
+  /** Settles once `begin` has been answered; every statement queued after it runs inside the transaction. */
+  begun: Promise<void>;
+  /**
+   * Sends the last statement (from `send`) and `commit` together. `send` is only called once `begin` has
+   * succeeded, so nothing is ever written outside the transaction. If the statement fails, the
+   * transaction is aborted and PostgreSQL answers the commit with a rollback: nothing is written.
+   */
+  commitWith<T>(send: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * withLedgerTransaction with two round trips fewer on a pipelined pool (pg's `pipeline: true`): `begin`
+ * goes on the wire with fn's first statement, and `commit` with its last (`tx.commitWith`). fn must only
+ * read and lock before calling commitWith: if `begin` failed, those first statements ran on their own and
+ * wrote nothing, and commitWith refuses to send the write. On a pool that is not pipelined the same code
+ * waits for each answer in turn (pg deprecates queueing a query behind another there).
+ */
+export async function withPipelinedLedgerTransaction<T>(
+  pool: Pool,
+  fn: (client: Client, tx: PipelinedTransaction) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    let committed = false;
+    try {
+      const pipelined = client.pipeline === true;
+      const begun = client.query('begin').then(() => undefined);
+      begun.catch(() => undefined);
+      if (!pipelined) await begun;
+      const result = await fn(client, {
+        begun,
+        async commitWith(send) {
+          await begun;
+          committed = true;
+          if (!pipelined) {
+            const value = await send();
+            await client.query('commit');
+            return value;
+          }
+          const [value] = await Promise.all([send(), client.query('commit')]);
+          return value;
+        },
+      });
+      await begun;
+      if (!committed) await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      if (attempt >= attemptsMax || !code || !retryableSqlStates.has(code)) throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
 /** Locks accounts in ascending id order (the order every writer uses, so writers never deadlock). */
 export async function lockAccounts(client: Client, accountIds: Iterable<bigint>): Promise<LockedAccount[]> {
   const ids = [...new Set([...accountIds].map(String))];

@@ -74,8 +74,11 @@ export async function writeLedger(
     );
   }
   const postings = transactions.flatMap((tx) => tx.postings.map((p) => ({ key: tx.requestKey, ...p })));
-  const { rows } = await client.query<{ request_key: string; response: Record<string, unknown> }>(
-    `with tx as (
+  // Named: each connection parses it once and, after a few runs, keeps one plan for it (it takes arrays,
+  // so one plan fits every batch size) instead of parsing and planning it for every batch.
+  const { rows } = await client.query<{ request_key: string; response: Record<string, unknown> }>({
+    name: 'ledger-write',
+    text: `with tx as (
        insert into ledger_transactions (request_key, kind, amount_fen, original_transaction_id, card_no, terminal_id,
                                         merchant_id, meal_period, business_date, detail)
        select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
@@ -109,7 +112,7 @@ export async function writeLedger(
               as r(request_key, kind, fingerprint, amount_fen, outcome, response)
        left join tx using (request_key)
      returning request_key, response`,
-    [
+    values: [
       transactions.map((t) => t.requestKey),
       transactions.map((t) => t.kind),
       transactions.map((t) => s(t.amountFen)),
@@ -140,6 +143,6 @@ export async function writeLedger(
       requests.map((r) => r.outcome),
       requests.map((r) => JSON.stringify(r.response)),
     ],
-  );
+  });
   return new Map(rows.map((row) => [row.request_key, row.response]));
 }
