@@ -86,8 +86,8 @@ export function createCardReplacementActivities(deps: CardReplacementDeps): Card
         workflowId,
         template: 'card_replaced',
         body:
-          `【校园一卡通】${card.holderName}的补办新卡（尾号${newCardNo.slice(-4)}）已生效，旧卡已注销。` +
-          `转入新卡余额${yuan(mainFen)}元，补助${yuan(subsidyFen)}元。`,
+          `【校园一卡通】${card.holderName}的补办新卡（尾号${newCardNo.slice(-4)}）已办妥，旧卡已注销，` +
+          `余额${yuan(mainFen)}元、补助${yuan(subsidyFen)}元已转入新卡。请到学校卡务中心领取新卡。`,
       });
       return { sent: true };
     },

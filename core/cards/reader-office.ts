@@ -10,7 +10,7 @@ import { keyIndex } from '../../drivers/cpu-card/apdu.ts';
 import { OneCardSession } from '../../drivers/cpu-card/session.ts';
 import type { CardChannel } from '../../drivers/pcsc/reader.ts';
 import { insertCard, lockCardRow, nextCardNo, resolveCardSpec, type CardSpec } from './lifecycle.ts';
-import { runOfficeCommand } from './office-command.ts';
+import { runOfficeCommand, type Client, type OfficeContext } from './office-command.ts';
 
 interface IssuanceRow {
   issuance_id: bigint;
@@ -18,7 +18,13 @@ interface IssuanceRow {
   chip_serial: string | null;
   state: 'reserved' | 'writing' | 'finished' | 'rolled_back';
   school_id: string;
-  spec: CardSpec & { algorithm: Algorithm; replacesCardNo?: string; reissueCount?: number };
+  spec: CardSpec & {
+    algorithm: Algorithm;
+    replacesCardNo?: string;
+    reissueCount?: number;
+    /** A card issued without a chip (补卡 pending collection) whose chip this issuance writes. */
+    collectsCardNo?: string;
+  };
 }
 
 /**
@@ -38,6 +44,8 @@ export async function issueOnReader(
     spec: CardSpec;
     algorithm?: Algorithm;
     replacesCardNo?: string;
+    /** Write the chip of this card, issued without one by a replacement (补卡), as its holder collects it. */
+    collectsCardNo?: string;
   },
 ) {
   const requestKey = `reader-issue:${input.requestId}`;
@@ -48,6 +56,7 @@ export async function issueOnReader(
     ...input.spec,
     algorithm,
     replacesCardNo: input.replacesCardNo,
+    collectsCardNo: input.collectsCardNo,
   });
   if (issuance.state === 'finished') return replay(pool, requestKey, input);
 
@@ -112,7 +121,7 @@ async function reserve(
   pool: Pool,
   requestKey: string,
   chipSerial: string,
-  spec: CardSpec & { algorithm: Algorithm; replacesCardNo?: string },
+  spec: CardSpec & { algorithm: Algorithm; replacesCardNo?: string; collectsCardNo?: string },
 ) {
   const client = await pool.connect();
   try {
@@ -140,6 +149,11 @@ async function reserve(
       );
       if (taken.rows[0])
         throw new OfficeRefusal('card_is_not_blank', `chip ${chipSerial} is card ${taken.rows[0].card_no}`);
+      if (spec.collectsCardNo) {
+        row = await reserveCollection(client, requestKey, chipSerial, spec);
+        await client.query('commit');
+        return { ...row, spec: { ...row.spec, cardholderId: BigInt(row.spec.cardholderId) } };
+      }
       const resolved = await resolveCardSpec(client, spec, new Date());
       let reissueCount = 0;
       if (spec.replacesCardNo) {
@@ -254,6 +268,7 @@ async function complete(
     operatorId: input.operatorId,
     content: { ...input.spec, cardholderId: String(input.spec.cardholderId) },
     run: async (ctx) => {
+      if (issuance.spec.collectsCardNo) return collectCard(ctx, issuance, keys);
       const replaced = issuance.spec.replacesCardNo;
       if (replaced) {
         // 补卡 on a new chip: the old card is cancelled in the same transaction the new one appears in.
@@ -452,4 +467,99 @@ async function markCredited(
      on conflict (card_no) do update set balance_fen = excluded.balance_fen, updated_at = now()`,
     [cardNo, balanceFen.toString()],
   );
+}
+
+/**
+ * 补卡 collected: the card row exists already (the replacement issued it when the old card's balance moved),
+ * without a chip. The issuance takes that card's number and what its chip must carry from the row itself.
+ */
+async function reserveCollection(
+  client: Client,
+  requestKey: string,
+  chipSerial: string,
+  spec: CardSpec & { algorithm: Algorithm; collectsCardNo?: string },
+): Promise<IssuanceRow> {
+  const { rows } = await client.query<{
+    card_no: string;
+    cardholder_id: bigint;
+    school_id: string;
+    status: string;
+    chip_serial: string | null;
+    category_id: number;
+    expires_on: string;
+    validity_mode: string;
+    reissue_count: number;
+    replaces_card_no: string | null;
+    card_kind: string;
+  }>(
+    `select c.card_no, c.cardholder_id, h.school_id, c.status, c.chip_serial, c.category_id, c.expires_on::text,
+            c.validity_mode, c.reissue_count, c.replaces_card_no, c.card_kind
+       from cards c join cardholders h using (cardholder_id) where c.card_no = $1 for update of c`,
+    [spec.collectsCardNo],
+  );
+  const card = rows[0];
+  if (!card || card.cardholder_id !== BigInt(spec.cardholderId))
+    throw new OfficeRefusal(
+      'card_not_found',
+      `cardholder ${spec.cardholderId} has no card ${spec.collectsCardNo}`,
+    );
+  if (card.status !== 'active')
+    throw new OfficeRefusal('card_is_not_active', `card ${card.card_no} is ${card.status}`);
+  if (card.chip_serial)
+    throw new OfficeRefusal('issuance_is_finished', `card ${card.card_no} has its chip already`);
+  const stored = {
+    ...spec,
+    cardholderId: String(spec.cardholderId),
+    cardKind: card.card_kind,
+    categoryId: card.category_id,
+    expiresOn: card.expires_on,
+    validityMode: card.validity_mode,
+    reissueCount: card.reissue_count,
+    replacesCardNo: card.replaces_card_no ?? undefined,
+  };
+  const inserted = await client.query<IssuanceRow>(
+    `insert into card_issuances (request_key, school_id, cardholder_id, card_no, chip_serial, state, spec)
+     values ($1, $2, $3, $4, $5, 'writing', $6) returning issuance_id, card_no, chip_serial, state, school_id, spec`,
+    [
+      requestKey,
+      card.school_id,
+      card.cardholder_id.toString(),
+      card.card_no,
+      chipSerial,
+      JSON.stringify(stored),
+    ],
+  );
+  return inserted.rows[0]!;
+}
+
+/** The collected card's row gets its chip and keys; its purse starts as the chip's does. */
+async function collectCard(ctx: OfficeContext, issuance: IssuanceRow, keys: CardKeySet) {
+  const { rowCount } = await ctx.client.query(
+    `update cards set chip_serial = $2, key_algorithm = $3, key_versions = $4
+      where card_no = $1 and chip_serial is null and status = 'active'`,
+    [issuance.card_no, issuance.chip_serial, keys.algorithm, JSON.stringify(keys.versions)],
+  );
+  if (rowCount !== 1)
+    throw new OfficeRefusal('issuance_is_finished', `card ${issuance.card_no} has its chip already`);
+  await ctx.client.query(
+    `insert into card_purses (card_no, balance_fen, counter) values ($1, 0, 0) on conflict (card_no) do nothing`,
+    [issuance.card_no],
+  );
+  await ctx.client.query(
+    `update card_issuances set state = 'finished', finished_at = now() where issuance_id = $1`,
+    [issuance.issuance_id.toString()],
+  );
+  await ctx.audit({
+    action: 'collect',
+    schoolId: issuance.school_id,
+    cardholderId: issuance.spec.cardholderId,
+    cardNo: issuance.card_no,
+    detail: { chipSerial: issuance.chip_serial },
+  });
+  return {
+    cardNo: issuance.card_no,
+    status: 'active',
+    chipSerial: issuance.chip_serial,
+    keyAlgorithm: keys.algorithm,
+  };
 }

@@ -106,6 +106,8 @@ async function balancesFromPostings(ctx: OfficeContext, cardholderId: bigint): P
  * the same holder (its PIN and the parent's binding carried over), and the final balances, recomputed from the postings,
  * handed to it with the replacement record. The wallets are the holder's accounts and the card is their key,
  * so nothing is posted: from this commit on, every fen the old card had is spent through the new one.
+ * The new card has no chip yet: the card office writes one when the holder collects it (issueOnReader
+ * with collectsCardNo).
  */
 export async function transferToNewCard(
   db: Pool,

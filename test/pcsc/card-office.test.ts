@@ -7,6 +7,7 @@ import { createPool, type Pool } from '../../core/db/pool.ts';
 import { runOfficeCommand } from '../../core/cards/office-command.ts';
 import { openSchoolStep } from '../../core/cards/organisation.ts';
 import { issueOnReader, loadOnReader, rollBackIssuance } from '../../core/cards/reader-office.ts';
+import { beginReplacement, transferToNewCard } from '../../core/cards/replacement.ts';
 import { createCardholderStep } from '../../core/people/cardholders.ts';
 import { diversify, cardDiversifier, type Algorithm } from '../../core/keys/cipher.ts';
 import { ensureMasterKeys, rotateMasterKey, transportKey } from '../../core/keys/centre.ts';
@@ -314,6 +315,77 @@ describe('replacement on a new chip (补卡)', () => {
     ]);
     const onChip = await withCard(newChip, async (ch) => (await OneCardSession.open(ch)).readBasic());
     expect(onChip).toMatchObject({ reissueCount: 1, cardFlag: 'replacement' });
+  });
+});
+
+describe('补卡 collected at the counter', () => {
+  test('the new card the replacement issued without a chip gets one when its holder collects it, once', async () => {
+    const oldChip = await blankCard();
+    const cardholderId = await newHolder();
+    const first = await withCard(oldChip, (ch) =>
+      issueOnReader(pool, kek, ch, { requestId: id(), operatorId: 'o', spec: { cardholderId } }),
+    );
+    const oldCardNo = first.response.cardNo as string;
+    // The replacement's own steps (its workflow runs them): freeze, then, once the wait is over, the transfer.
+    await beginReplacement(pool, {
+      cardNo: oldCardNo,
+      workflowId: `card-replacement/${oldCardNo}`,
+      requestKey: id(),
+      operatorId: 'o',
+      reason: '丢失',
+    });
+    const moved = await transferToNewCard(pool, {
+      cardNo: oldCardNo,
+      requestKey: id(),
+      operatorId: 'o',
+      reason: '丢失',
+      waitEnded: 'all_collected',
+      silentTerminals: [],
+    });
+    const newCardNo = moved.response.newCardNo as string;
+    const pending = await pool.query(`select chip_serial, status from cards where card_no = $1`, [newCardNo]);
+    expect(pending.rows[0]).toEqual({ chip_serial: null, status: 'active' });
+
+    const newChip = await blankCard();
+    const collected = await withCard(newChip, (ch) =>
+      issueOnReader(pool, kek, ch, {
+        requestId: id(),
+        operatorId: 'o',
+        spec: { cardholderId },
+        collectsCardNo: newCardNo,
+      }),
+    );
+    expect(collected.response).toMatchObject({ cardNo: newCardNo, status: 'active' });
+    const onChip = await withCard(newChip, async (ch) => (await OneCardSession.open(ch)).readBasic());
+    expect(onChip).toMatchObject({ cardNo: newCardNo, reissueCount: 1, cardFlag: 'replacement' });
+    const row = await pool.query(
+      `select chip_serial is not null as has_chip, key_algorithm from cards where card_no = $1`,
+      [newCardNo],
+    );
+    expect(row.rows[0]).toEqual({ has_chip: true, key_algorithm: 'sm4' });
+    const loaded = await withCard(newChip, (ch) =>
+      loadOnReader(pool, kek, ch, {
+        requestId: id(),
+        operatorId: 'o',
+        amountFen: 1_000n,
+        terminalId: office,
+      }),
+    );
+    expect(loaded.balanceFenAfter).toBe(1_000n);
+
+    // Collected once: another blank chip presented for the same card is refused and stays blank.
+    const again = await blankCard();
+    const refused = await withCard(again, (ch) =>
+      issueOnReader(pool, kek, ch, {
+        requestId: id(),
+        operatorId: 'o',
+        spec: { cardholderId },
+        collectsCardNo: newCardNo,
+      }).catch((e: unknown) => e),
+    );
+    expect(refused).toMatchObject({ code: 'issuance_is_finished' });
+    const blank = await withCard(again, async (ch) => (await OneCardSession.open(ch)).chipInfo());
+    expect(blank.lifecycle).toBe('blank');
   });
 });
 
