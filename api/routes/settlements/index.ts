@@ -16,6 +16,8 @@ const statementParams = {
   properties: { businessDate: day, departmentId },
 } as const;
 type StatementParams = { Params: { businessDate: string; departmentId: string } };
+const statementIdOf = (p: StatementParams['Params']) =>
+  workflowIds.dailySettlement(p.businessDate, p.departmentId);
 
 /** The one switch from settlement refusals to HTTP statuses. */
 function sendRefusal(reply: FastifyReply, refusal: SettlementRefusal): FastifyReply {
@@ -204,10 +206,7 @@ export async function settlementRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const statementId = workflowIds.dailySettlement(
-        request.params.businessDate,
-        request.params.departmentId,
-      );
+      const statementId = statementIdOf(request.params);
       const { rows } = await app.db.query(
         `select s.statement_id as "statementId", s.business_date::text as "businessDate", s.department_id as "departmentId",
                 s.revision, s.state, s.prepared_by as "preparedBy", s.prepared_at as "preparedAt",
@@ -262,10 +261,7 @@ export async function settlementRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const statementId = workflowIds.dailySettlement(
-        request.params.businessDate,
-        request.params.departmentId,
-      );
+      const statementId = statementIdOf(request.params);
       const b = request.body;
       if (b.decision === 'reject' && !b.reason)
         return reply
@@ -292,10 +288,7 @@ export async function settlementRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const statementId = workflowIds.dailySettlement(
-        request.params.businessDate,
-        request.params.departmentId,
-      );
+      const statementId = statementIdOf(request.params);
       const { rows } = await app.db.query<{ payout_file: string | null }>(
         `select payout_file from settlement_statements where statement_id = $1`,
         [statementId],
