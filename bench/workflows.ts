@@ -27,6 +27,7 @@ import { freePort } from '../system/ports.ts';
 import { startStackOnFreePorts } from '../system/stack.ts';
 import { workerPoolMax, workerTuning } from '../worker/tuning.ts';
 import { createWorker } from '../worker/worker.ts';
+import { inBatches, post } from './parts/driver.ts';
 import { measureFreezeUnderLoad } from './parts/freeze-under-load.ts';
 
 function option(name: string, fallback: number): number {
@@ -283,25 +284,6 @@ async function deliverRequestSms(deliver: (phone: string, code: string) => void)
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function post(url: string, body: unknown, authorization?: string): Promise<{ status: number }> {
-  const answer = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-    body: JSON.stringify(body),
-  });
-  await answer.arrayBuffer();
-  return { status: answer.status };
-}
-
-async function inBatches<T>(items: T[], width: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await run(items[next++]!);
-    }),
-  );
 }
 
 function spread(values: number[]): string {

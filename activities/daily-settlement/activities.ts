@@ -3,7 +3,7 @@ import type { Pool } from '../../core/db/pool.ts';
 import { checkDecision, lapseStatement, recordDecision } from '../../core/settlement/approval.ts';
 import { postSettlementJournal } from '../../core/settlement/journal.ts';
 import { markSettled, writePayoutFile } from '../../core/settlement/payout-file.ts';
-import { prepareStatement, SettlementRefusal } from '../../core/settlement/statement.ts';
+import { prepareStatement, SettlementRefusal, settlingDepartments } from '../../core/settlement/statement.ts';
 import type { ReportsRefresher } from '../../warehouse/nightly-refresh.ts';
 import type { DailySettlementActivities } from './types.ts';
 
@@ -55,11 +55,7 @@ export function createDailySettlementActivities(deps: DailySettlementDeps): Dail
     },
 
     async listSettlementDepartments() {
-      const { rows } = await db.query<{ department_id: string }>(
-        `select distinct department_id from merchants
-          where department_id is not null and settlement_kind = 'independent' order by department_id`,
-      );
-      return { departmentIds: rows.map((r) => r.department_id) };
+      return { departmentIds: await settlingDepartments(db) };
     },
 
     async refreshReports({ businessDate }) {

@@ -4,6 +4,7 @@
 // every replacement moves its card, and the ledger is checked.
 import type { Pool } from '../../core/db/pool.ts';
 import { ensureMerchantAccount, ensureSchoolUnit, issueCard } from '../../core/ledger/registry.ts';
+import { inBatches, post } from './driver.ts';
 
 export interface FreezeUnderLoad {
   replacements: number;
@@ -139,22 +140,4 @@ async function waitFor(db: Pool, sql: string, params: unknown[], want: number): 
     if (performance.now() - started > 600_000) throw new Error(`only ${rows[0]!.n} of ${want} after 600 s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-async function post(url: string, body: unknown): Promise<{ status: number; body: string }> {
-  const answer = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: answer.status, body: await answer.text() };
-}
-
-async function inBatches<T>(items: T[], width: number, run: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await run(items[next++]!);
-    }),
-  );
 }

@@ -104,6 +104,15 @@ async function summary(client: Client, statementId: string): Promise<PreparedSta
   };
 }
 
+/** The departments that have merchants settling on their own: the ones a nightly run prepares statements for. */
+export async function settlingDepartments(db: Pick<Pool, 'query'>): Promise<string[]> {
+  const { rows } = await db.query<{ department_id: string }>(
+    `select distinct department_id from merchants
+      where department_id is not null and settlement_kind = 'independent' order by department_id`,
+  );
+  return rows.map((r) => r.department_id);
+}
+
 /** The merchants of the department that settle on their own, with their managed merchants' takings. */
 const groupsSql = `
   groups as (

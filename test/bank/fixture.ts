@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { expect } from 'vitest';
+import type { FastifyInstance } from 'fastify';
 import { createCards, createSchool, type School } from '../ledger/fixture.ts';
 import type { TopUpStack } from './top-up-stack.ts';
 
@@ -11,6 +12,21 @@ export interface BoundFixture {
 }
 
 export const randomPhone = () => `+86139${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
+
+/** Binds a parent's phone (a new one unless given) to a card through the API; no bank card at the bank. */
+export async function bindParent(
+  app: FastifyInstance,
+  cardNo: string,
+  phone = randomPhone(),
+): Promise<string> {
+  const bound = await app.inject({
+    method: 'PUT',
+    url: `/api/parent-bindings/${cardNo}`,
+    payload: { guardianPhone: phone, bankCardToken: `tok_${randomBytes(8).toString('hex')}` },
+  });
+  expect(bound.statusCode, bound.body).toBe(200);
+  return phone;
+}
 
 /** A school with one card, its parent bound through the API, and that parent's card at the bank. */
 export async function boundCard(

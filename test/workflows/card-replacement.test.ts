@@ -3,7 +3,6 @@
 // while it waits, and its recorded history replayed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -26,7 +25,7 @@ import {
   walletBalances,
   type School,
 } from '../ledger/fixture.ts';
-import { eventually, randomPhone } from '../bank/fixture.ts';
+import { bindParent, eventually } from '../bank/fixture.ts';
 import { stackConfig } from '../support/env.ts';
 import { startTestWorker, type RunningWorker } from '../support/worker.ts';
 
@@ -55,13 +54,7 @@ async function fundedCard(): Promise<Fixture> {
   const school = await createSchool(running.db);
   const [cardNo] = await createCards(running.db, school, 1, { pin: '123456' });
   await fund(running.db, school, [cardNo!], 10_000n);
-  const phone = randomPhone();
-  const bound = await app.inject({
-    method: 'PUT',
-    url: `/api/parent-bindings/${cardNo}`,
-    payload: { guardianPhone: phone, bankCardToken: `tok_${randomBytes(8).toString('hex')}` },
-  });
-  expect(bound.statusCode, bound.body).toBe(200);
+  const phone = await bindParent(app, cardNo!);
   return { school, cardNo: cardNo!, phone };
 }
 

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { buildApp } from '../../api/app.ts';
+import { createPool, type Pool } from '../../core/db/pool.ts';
 import { placeholderTac } from '../../core/ledger/offline/tac.ts';
 import { createWarehouseClient, type ClickHouseClient } from '../../core/warehouse-client.ts';
 import { applyWarehouseSchema } from '../../warehouse/schema/apply.ts';
@@ -40,6 +41,8 @@ let running: RunningWorker;
 let app: FastifyInstance;
 let reportsWarehouse: StartedWarehouse;
 let reportsClient: ClickHouseClient;
+/** The report refresher's own pool: it is made before the worker that owns the others. */
+let reportsDb: Pool;
 
 beforeAll(async () => {
   // The report refresh builds the marts on a warehouse of its own, so other suites' builds are not disturbed.
@@ -51,7 +54,8 @@ beforeAll(async () => {
   reportsClient = createWarehouseClient(url);
   await applyWarehouseSchema(reportsClient);
   const config = stackConfig();
-  const db = (await import('../../core/db/pool.ts')).createPool(config.DATABASE_URL, { max: 3 });
+  reportsDb = createPool(config.DATABASE_URL, { max: 3 });
+  const db = reportsDb;
   running = await startTestWorker(taskQueue, {
     reports: createReportsRefresher({
       db,
@@ -61,11 +65,11 @@ beforeAll(async () => {
     }),
   });
   app = await buildApp({ ...config, TEMPORAL_TASK_QUEUE: taskQueue }, pino({ level: 'error' }));
-  app.addHook('onClose', async () => db.end());
 }, 240_000);
 afterAll(async () => {
   await app?.close();
   await running?.stop();
+  await reportsDb?.end();
   await reportsClient?.close();
   await reportsWarehouse?.stop();
 });

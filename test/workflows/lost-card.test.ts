@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -11,7 +10,7 @@ import { workflowBundle } from '../../worker/bundle.ts';
 import { queryNames, signalNames, workflowIds } from '../../workflows/names.ts';
 import type { LostCardResult, LostCardState } from '../../workflows/lost-card/workflow.ts';
 import { createCards, createSchool } from '../ledger/fixture.ts';
-import { eventually, randomPhone } from '../bank/fixture.ts';
+import { bindParent, eventually } from '../bank/fixture.ts';
 import { stackConfig } from '../support/env.ts';
 import { startTestWorker, type RunningWorker } from '../support/worker.ts';
 
@@ -33,13 +32,7 @@ afterAll(async () => {
 async function boundCard(): Promise<{ cardNo: string; phone: string }> {
   const school = await createSchool(running.db);
   const [cardNo] = await createCards(running.db, school, 1);
-  const phone = randomPhone();
-  const bound = await app.inject({
-    method: 'PUT',
-    url: `/api/parent-bindings/${cardNo}`,
-    payload: { guardianPhone: phone, bankCardToken: `tok_${randomBytes(8).toString('hex')}` },
-  });
-  expect(bound.statusCode, bound.body).toBe(200);
+  const phone = await bindParent(app, cardNo!);
   return { cardNo: cardNo!, phone };
 }
 
@@ -184,12 +177,7 @@ describe('lost-card freezing (挂失)', () => {
     // A second pupil bound to the same phone: 挂失 alone is unclear, 挂失 with the last four is not.
     const school = await createSchool(running.db);
     const [second] = await createCards(running.db, school, 1);
-    const bound = await app.inject({
-      method: 'PUT',
-      url: `/api/parent-bindings/${second}`,
-      payload: { guardianPhone: phone, bankCardToken: `tok_${randomBytes(8).toString('hex')}` },
-    });
-    expect(bound.statusCode, bound.body).toBe(200);
+    await bindParent(app, second!, phone);
     await running.client.workflow
       .getHandle(workflowIds.lostCard(cardNo))
       .signal(signalNames.unfreezeCard, { operatorId: 'o', reason: '找到了' });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { startBusinessProcess } from '../../../core/card-process.ts';
 import type { DailySettlementInput } from '../../../activities/daily-settlement/types.ts';
 import { checkDecision, grantSettlementApproval, type Decision } from '../../../core/settlement/approval.ts';
 import { SettlementRefusal } from '../../../core/settlement/statement.ts';
@@ -170,29 +170,21 @@ export async function settlementRoutes(app: FastifyInstance): Promise<void> {
         return reply
           .status(404)
           .send(error('department_not_found', `no settlement department ${b.departmentId}`));
-      const workflowId = workflowIds.dailySettlement(b.businessDate, b.departmentId);
       const input: DailySettlementInput = {
         businessDate: b.businessDate,
         departmentId: b.departmentId,
         preparedBy: b.preparedBy,
         refreshReports: b.refreshReports,
       };
-      try {
-        await app.temporal.client.workflow.start(workflowTypes.dailySettlement, {
-          workflowId,
-          taskQueue: app.temporal.taskQueue,
-          args: [input],
-          // Again after a rejection (a new revision); while one waits, the same one answers.
-          workflowIdConflictPolicy: 'FAIL',
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          searchAttributes: { BusinessKey: [workflowId] },
-        });
-      } catch (e) {
-        if (e instanceof WorkflowExecutionAlreadyStartedError)
-          return reply.status(200).send({ workflowId, started: false });
-        throw e;
-      }
-      return reply.status(202).send({ workflowId, started: true });
+      const answer = await startBusinessProcess(app.temporal.client, {
+        workflowType: workflowTypes.dailySettlement,
+        workflowId: workflowIds.dailySettlement(b.businessDate, b.departmentId),
+        taskQueue: app.temporal.taskQueue,
+        input,
+        // Again after a rejection (a new revision); while one waits, the same one answers.
+        reuse: 'ALLOW_DUPLICATE',
+      });
+      return reply.status(answer.started ? 202 : 200).send(answer);
     },
   );
 
