@@ -21,6 +21,7 @@ import { repoRoot } from '../core/paths.ts';
 import { startPostgres } from '../system/stack.ts';
 import { startChild, pollUntil, type ManagedChild } from '../system/child.ts';
 import { freePort } from '../system/ports.ts';
+import { cpuSecondsOfTree, machineBusySeconds, rssMb } from './parts/proc.ts';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -166,49 +167,6 @@ function runPgbench(pgbench: string, port: number, password: string, pgPid: numb
       .join(''),
   );
   return Number(match[1]);
-}
-
-/** CPU seconds (user + system) of a process and all its descendants, ended ones too, from /proc. */
-function cpuSecondsOfTree(rootPid: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime + stime, and cutime + cstime: the time of children that have ended (pgbench's backends).
-      const ticks = [11, 12, 13, 14].reduce((sum, field) => sum + Number(fields[field]), 0);
-      stats.set(Number(name), { ppid: Number(fields[1]), ticks });
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let p = pid, hops = 0; p > 1 && hops < 20; p = stats.get(p)?.ppid ?? 0, hops++)
-      if (p === rootPid) return true;
-    return false;
-  };
-  let ticks = 0;
-  for (const [pid, stat] of stats) if (inTree(pid)) ticks += stat.ticks;
-  return ticks / 100;
-}
-
-/** Busy CPU seconds of the whole machine (every process, other agents' too), from /proc/stat. */
-function machineBusySeconds(): number {
-  const fields = fs
-    .readFileSync('/proc/stat', 'utf8')
-    .split('\n')[0]!
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  const idle = fields[3]! + fields[4]!;
-  return (fields.reduce((a, b) => a + b, 0) - idle) / 100;
-}
-
-function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
 }
 
 async function drive(
