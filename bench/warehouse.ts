@@ -29,7 +29,9 @@ import { startWarehouse } from '../test/warehouse/start-warehouse.ts';
 import { buildMarts } from '../warehouse/dbt/build-marts.ts';
 import { relayOnce, relayLimits } from '../warehouse/relay/relay.ts';
 import { recordSwipes } from '../api/routes/swipes/store.ts';
+import { warehouseColumns } from '../warehouse/relay/rows.ts';
 import { applyWarehouseSchema, schemaStatements } from '../warehouse/schema/apply.ts';
+import { cpuSecondsOfTree, machineBusySeconds, rssMb } from './parts/proc.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -94,6 +96,13 @@ try {
     `swipe uploads (${perUpload} records each, 4 at a time): ${swipeUploadsPerS} swipes/s into PostgreSQL and the outbox`,
   );
   await db.query('vacuum analyze outbox');
+  const cpuNow = () => ({
+    relay: ((usage) => (usage.user + usage.system) / 1e6)(process.cpuUsage()),
+    warehouse: cpuSecondsOfTree(wh.child.pid!),
+    postgres: cpuSecondsOfTree(postgres.pid),
+    machine: machineBusySeconds(),
+  });
+  const cpuBefore = cpuNow();
   const ingestStarted = performance.now();
   const phases = { readMs: 0, deliverMs: 0, commitMs: 0 };
   const loop = async (index: number) => {
@@ -105,6 +114,13 @@ try {
   };
   await Promise.all(Array.from({ length: loops }, (_, i) => loop(i)));
   const ingestS = seconds(ingestStarted);
+  const cpuAfter = cpuNow();
+  const cpuShare = Object.fromEntries(
+    Object.keys(cpuAfter).map((k) => {
+      const key = k as keyof typeof cpuAfter;
+      return [k, `${Math.round(((cpuAfter[key] - cpuBefore[key]) / ingestS) * 100)} %`];
+    }),
+  );
   const relayed = Number(
     (
       await (
@@ -117,27 +133,43 @@ try {
     `relay (${loops} loops): ${events} events in ${ingestS.toFixed(2)} s (${ingestEventsPerS}/s); ${relayed} rows in the warehouse; ` +
       `time summed over loops: ${JSON.stringify(phases)}`,
   );
+  console.log(
+    `  CPU (of one core) while relaying: ${JSON.stringify(cpuShare)} (machine: of 200 %, other programs too)`,
+  );
 
-  // The same rows, straight into chDB in this process.
+  // The same rows, straight into chDB in this process, in the relay's format and encoding (JSONCompactEachRow,
+  // instants as epoch milliseconds).
   const rowsText = await (
-    await warehouse.query({ query: 'select * from onecard.swipes order by event_id', format: 'JSONEachRow' })
+    await warehouse.query({
+      query: `select ${warehouseColumns.swipes
+        .map((c) => (c === 'swiped_at' || c === 'received_at' ? `toUnixTimestamp64Milli(${c})` : c))
+        .join(', ')} from onecard.swipes order by event_id`,
+      format: 'JSONCompactEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    })
   ).text();
   const lines = rowsText.trimEnd().split('\n');
   const direct = new Session(path.join(varDir, 'direct-chdb'));
   direct.query('create database if not exists onecard');
   for (const { sql } of schemaStatements())
     if (/CREATE TABLE IF NOT EXISTS onecard\.swipes\b/.test(sql)) direct.query(sql);
+  const directCpuBefore = cpuNow();
   const directStarted = performance.now();
   for (let i = 0; i < lines.length; i += relayLimits.batchMax)
     await direct.insert({
       table: 'onecard.swipes',
+      columns: warehouseColumns.swipes,
       values: lines.slice(i, i + relayLimits.batchMax).join('\n'),
-      format: 'JSONEachRow',
+      format: 'JSONCompactEachRow',
     });
   const directS = seconds(directStarted);
+  const directCpuS = cpuNow().relay - directCpuBefore.relay;
   direct.close();
   const directRowsPerS = Math.round(lines.length / directS);
-  console.log(`direct chdb insert: ${lines.length} rows in ${directS.toFixed(2)} s (${directRowsPerS}/s)`);
+  console.log(
+    `direct chdb insert: ${lines.length} rows in ${directS.toFixed(2)} s (${directRowsPerS}/s), ` +
+      `CPU ${Math.round((directCpuS / directS) * 100)} % of one core`,
+  );
 
   // 2. Synthetic scale, generated inside the warehouse.
   const genStarted = performance.now();
@@ -234,8 +266,7 @@ try {
   );
 
   // 4. Memory of the warehouse process.
-  const status = fs.readFileSync(`/proc/${wh.child.pid}/status`, 'utf8');
-  const warehouseRssMb = Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  const warehouseRssMb = rssMb(wh.child.pid!, 'VmRSS');
   const size = await (
     await warehouse.query({
       query: `select formatReadableSize(sum(bytes_on_disk)) as disk from system.parts where active and database = 'onecard'`,

@@ -9,6 +9,7 @@ import { businessDate } from '../../core/ledger/calendar.ts';
 import { reports } from '../../api/routes/reports/catalog.ts';
 import { buildMarts } from '../../warehouse/dbt/build-marts.ts';
 import { relayAll, relayLag, relayOnce, replayDay } from '../../warehouse/relay/relay.ts';
+import { warehouseColumns } from '../../warehouse/relay/rows.ts';
 import { stackConfig } from '../support/env.ts';
 import { createCards, createSchool, fund, type School } from '../ledger/fixture.ts';
 
@@ -152,6 +153,26 @@ describe('the outbox relay', () => {
     }
     await relayAll(app.db, app.warehouse);
     expect(await swipeCount(true)).toBe(10);
+    // The relay sends instants as epoch milliseconds and its own column order: both land as the schema has them.
+    const { rows: stored } = await app.db.query<{ terminal_seq: string; swiped_at: Date }>(
+      `select terminal_seq::text, swiped_at from swipes where terminal_id = $1 order by terminal_seq limit 1`,
+      [school.gate],
+    );
+    const [landed] = await ch<{ swiped_at: string; swipe_date: string }>(
+      `select toString(swiped_at) as swiped_at, toString(swipe_date) as swipe_date from onecard.swipes final
+        where terminal_id = {t:String} and terminal_seq = {seq:UInt64}`,
+      { t: school.gate, seq: stored[0]!.terminal_seq },
+    );
+    expect(landed).toEqual({
+      swiped_at: stored[0]!.swiped_at.toISOString().replace('T', ' ').replace('Z', ''),
+      swipe_date: businessDate(stored[0]!.swiped_at),
+    });
+    const columns = await ch<{ table: string; names: string[] }>(
+      `select table, groupArray(name) as names from (select table, name from system.columns
+        where database = 'onecard' and table in {tables:Array(String)} order by table, position) group by table`,
+      { tables: Object.keys(warehouseColumns) },
+    );
+    expect(Object.fromEntries(columns.map((c) => [c.table, c.names]))).toEqual(warehouseColumns);
     const dims = await ch<{ entity: string; n: string }>(
       `select entity, count() as n from onecard.dimension_changes final
         where entity_key like {prefix:String} or entity_key in {cards:Array(String)} group by entity order by entity`,

@@ -12,6 +12,7 @@ import {
   type Routed,
   type WarehouseRow,
   type WarehouseTable,
+  warehouseColumns,
 } from './rows.ts';
 
 /**
@@ -136,14 +137,20 @@ async function insertRows(
   warehouse: ClickHouseClient,
   rows: Array<{ table: WarehouseTable; row: WarehouseRow }>,
 ): Promise<void> {
-  const byTable = new Map<WarehouseTable, WarehouseRow[]>();
+  const byTable = new Map<WarehouseTable, Array<Array<string | number | undefined>>>();
   for (const { table, row } of rows) {
+    const values = warehouseColumns[table].map((column) => row[column]);
     const list = byTable.get(table);
-    if (list) list.push(row);
-    else byTable.set(table, [row]);
+    if (list) list.push(values);
+    else byTable.set(table, [values]);
   }
   for (const [table, values] of byTable)
-    await warehouse.insert({ table: `onecard.${table}`, values, format: 'JSONEachRow' });
+    await warehouse.insert({
+      table: `onecard.${table}`,
+      columns: [...warehouseColumns[table]],
+      values,
+      format: 'JSONCompactEachRow',
+    });
 }
 
 /**
@@ -171,14 +178,23 @@ async function insertOrFindRefused(
   }
 }
 
-function toEvents(
-  rows: Array<{ outbox_id: bigint; topic: string; payload: unknown; created_at: Date }>,
-): OutboxEvent[] {
+/** An event's time as epoch milliseconds, so no Date is built per row. */
+const createdMs = `floor(extract(epoch from o.created_at) * 1000)::float8`;
+type EventRow = { outbox_id: bigint; topic: string; payload: unknown; created_ms: number };
+type WindowRow = {
+  outbox_id: bigint;
+  tx: string;
+  topic: string | null;
+  payload: unknown;
+  created_ms: number | null;
+};
+
+function toEvents(rows: EventRow[]): OutboxEvent[] {
   return rows.map((r) => ({
     outboxId: r.outbox_id,
     topic: r.topic,
     payload: r.payload as Record<string, unknown>,
-    createdAt: r.created_at,
+    createdAtMs: r.created_ms,
   }));
 }
 
@@ -258,15 +274,21 @@ export async function relayOnce(
     const cursor = await lockCursor(client, partition);
     // The window: the next batchMax x count keys past the cursor, of transactions older than the oldest one
     // still running (every row they wrote is visible now, and every row written later gets a larger tx_id,
-    // so nothing can appear behind the cursor). An index-only scan; this loop's share is fetched by id, and
-    // the cursor moves to the window's end, which no event of this partition lies before unseen.
-    const { rows: window } = await client.query<{ id: string; tx: string }>(
-      `select outbox_id::text as id, tx_id::text as tx from outbox
-        where (tx_id, outbox_id) > ($1::xid8, $2::bigint) and tx_id < pg_snapshot_xmin(pg_current_snapshot())
-        order by tx_id, outbox_id limit $3`,
-      [cursor.txId, cursor.outboxId, batchMax * partition.count],
+    // so nothing can appear behind the cursor). The cursor moves to the window's end, which no event of
+    // this partition lies before unseen. One index scan in the order the rows were written, which reads the
+    // heap page by page; the events of other partitions come back as their keys only.
+    const { rows: window } = await client.query<WindowRow>(
+      `select o.outbox_id, o.tx_id::text as tx,
+              case when o.outbox_id % $4::int8 = $5::int8 then o.topic end as topic,
+              case when o.outbox_id % $4::int8 = $5::int8 then o.payload end as payload,
+              case when o.outbox_id % $4::int8 = $5::int8 then ${createdMs} end as created_ms
+         from outbox o
+        where (o.tx_id, o.outbox_id) > ($1::xid8, $2::bigint) and o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by o.tx_id, o.outbox_id limit $3`,
+      [cursor.txId, cursor.outboxId, batchMax * partition.count, partition.count, partition.index],
     );
-    if (window.length === 0) {
+    const end = window[window.length - 1];
+    if (!end) {
       // Committed events past the cursor that a still-running older transaction keeps out of reach.
       const { rows: behind } = await client.query(
         `select 1 from outbox where (tx_id, outbox_id) > ($1::xid8, $2::bigint) limit 1`,
@@ -275,20 +297,7 @@ export async function relayOnce(
       await client.query('commit');
       return { relayed: 0, rejected: 0, passed: 0, waiting: behind.length > 0, rows: {} };
     }
-    const end = window[window.length - 1]!;
-    const mine = window
-      .filter((k) => BigInt(k.id) % BigInt(partition.count) === BigInt(partition.index))
-      .map((k) => k.id);
-    const { rows } = await client.query<{
-      outbox_id: bigint;
-      topic: string;
-      payload: unknown;
-      created_at: Date;
-    }>(
-      `select outbox_id, topic, payload, created_at from outbox where outbox_id = any($1::bigint[])
-        order by outbox_id`,
-      [mine],
-    );
+    const rows = window.filter((r): r is WindowRow & EventRow => r.topic !== null);
     const events = toEvents(rows);
     const t1 = performance.now();
     const { rejects, rows: written } = await deliver(client, warehouse, events);
@@ -306,7 +315,7 @@ export async function relayOnce(
     }
     await client.query(
       `update outbox_cursors set tx_id = $2::xid8, outbox_id = $3, advanced_at = now() where consumer = $1`,
-      [consumerName(partition), end.tx, end.id],
+      [consumerName(partition), end.tx, String(end.outbox_id)],
     );
     await client.query('commit');
     const ms = (a: number, b: number) => Math.round(b - a);
@@ -470,13 +479,8 @@ export async function replayDay(
   for (;;) {
     const client = await db.connect();
     try {
-      const { rows } = await client.query<{
-        outbox_id: bigint;
-        topic: string;
-        payload: unknown;
-        created_at: Date;
-      }>(
-        `select outbox_id, topic, payload, created_at from outbox
+      const { rows } = await client.query<EventRow>(
+        `select o.outbox_id, o.topic, o.payload, ${createdMs} as created_ms from outbox o
           where created_at >= $1 and created_at < $2 and outbox_id > $3 order by outbox_id limit $4`,
         [from, to, after.toString(), batchMax],
       );

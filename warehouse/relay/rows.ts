@@ -2,12 +2,14 @@
  * Turns outbox events (and the book-of-record rows they point at) into warehouse rows, or into a reason
  * to set the event aside. Pure functions: no database, no warehouse, so every rule is testable by itself.
  */
+import { localDate } from './times.ts';
 
 export interface OutboxEvent {
   outboxId: bigint;
   topic: string;
   payload: Record<string, unknown>;
-  createdAt: Date;
+  /** When the event was written, epoch milliseconds. */
+  createdAtMs: number;
 }
 
 /** A ledger transaction as the relay reads it from PostgreSQL, joined to who and where. */
@@ -43,7 +45,72 @@ export interface LedgerPostingRow {
 export type WarehouseTable =
   'swipes' | 'ledger_transactions' | 'ledger_postings' | 'dimension_changes' | 'purse_reports';
 
+/** A row by column name; instants (DateTime64(3)) as epoch milliseconds, dates as 'YYYY-MM-DD'. */
 export type WarehouseRow = Record<string, string | number>;
+
+/**
+ * Each raw table's columns, in the order the relay sends them (JSONCompactEachRow: one JSON array per
+ * row, so neither side spends time on the names). The warehouse suite checks them against the schema.
+ */
+export const warehouseColumns = {
+  swipes: [
+    'event_id',
+    'school_id',
+    'swipe_date',
+    'kind',
+    'terminal_id',
+    'terminal_seq',
+    'card_no',
+    'cardholder_id',
+    'swiped_at',
+    'received_at',
+  ],
+  ledger_transactions: [
+    'event_id',
+    'transaction_id',
+    'kind',
+    'amount_fen',
+    'school_id',
+    'business_date',
+    'merchant_id',
+    'terminal_id',
+    'card_no',
+    'cardholder_id',
+    'meal_period',
+    'original_transaction_id',
+    'original_kind',
+    'method',
+    'batch_id',
+    'terminal_seq',
+    'created_at',
+    'detail',
+  ],
+  ledger_postings: [
+    'event_id',
+    'posting_id',
+    'transaction_id',
+    'business_date',
+    'kind',
+    'account_id',
+    'subject_code',
+    'unit_id',
+    'merchant_id',
+    'cardholder_id',
+    'wallet_kind',
+    'amount_fen',
+  ],
+  dimension_changes: ['event_id', 'entity', 'entity_key', 'changed_at', 'row'],
+  purse_reports: [
+    'event_id',
+    'report_id',
+    'card_no',
+    'kind',
+    'record_key',
+    'detail',
+    'report_date',
+    'created_at',
+  ],
+} as const satisfies Record<WarehouseTable, readonly string[]>;
 
 export type Routed =
   { ok: true; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> } | { ok: false; reason: string };
@@ -67,25 +134,20 @@ export const dimensionEntities = [
   'cards',
 ] as const;
 
-const cstOffsetMs = 8 * 60 * 60 * 1000;
 /** Outside these years a timestamp is a terminal's clock gone wrong, not a swipe. */
 const earliestMs = Date.UTC(2000, 0, 1);
 const latestMs = Date.UTC(2100, 0, 1);
-
-/** ClickHouse DateTime64(3) text, UTC. */
-export const chTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '');
-export const localDate = (at: Date) => new Date(at.getTime() + cstOffsetMs).toISOString().slice(0, 10);
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const isUint = (v: unknown): v is string | number =>
   (typeof v === 'string' && /^[0-9]{1,19}$/.test(v)) ||
   (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
 
-function time(v: unknown): Date | undefined {
+/** Epoch milliseconds of a timestamp text in 2000-2099. */
+function time(v: unknown): number | undefined {
   if (typeof v !== 'string') return undefined;
-  const at = new Date(v);
-  const ms = at.getTime();
-  return Number.isFinite(ms) && ms >= earliestMs && ms < latestMs ? at : undefined;
+  const ms = Date.parse(v);
+  return ms >= earliestMs && ms < latestMs ? ms : undefined;
 }
 
 export function routeSwipe(e: OutboxEvent): Routed {
@@ -94,7 +156,7 @@ export function routeSwipe(e: OutboxEvent): Routed {
   const cardNo = str(p.cardNo);
   const kind = str(p.kind);
   const swipedAt = time(p.swipedAt);
-  const receivedAt = time(p.receivedAt) ?? e.createdAt;
+  const receivedAt = time(p.receivedAt) ?? e.createdAtMs;
   if (!terminalId) return { ok: false, reason: 'swipe without terminalId' };
   if (!isUint(p.terminalSeq)) return { ok: false, reason: 'swipe terminalSeq is not an unsigned integer' };
   if (!cardNo) return { ok: false, reason: 'swipe without cardNo' };
@@ -116,11 +178,11 @@ export function routeSwipe(e: OutboxEvent): Routed {
           swipe_date: localDate(swipedAt),
           kind,
           terminal_id: terminalId,
-          terminal_seq: String(p.terminalSeq),
+          terminal_seq: p.terminalSeq,
           card_no: cardNo,
-          cardholder_id: isUint(p.cardholderId) ? String(p.cardholderId) : '0',
-          swiped_at: chTime(swipedAt),
-          received_at: chTime(receivedAt),
+          cardholder_id: isUint(p.cardholderId) ? p.cardholderId : 0,
+          swiped_at: swipedAt,
+          received_at: receivedAt,
         },
       },
     ],
@@ -166,7 +228,7 @@ export function routeLedger(
           method: str(detail.method) ?? '',
           batch_id: str(detail.batchId) ?? '',
           terminal_seq: optionalInt(detail.terminalSeq ?? e.payload.terminalSeq),
-          created_at: chTime(tx.created_at),
+          created_at: tx.created_at.getTime(),
           detail: JSON.stringify(detail),
         },
       },
@@ -206,7 +268,7 @@ export function routeDimension(e: OutboxEvent): Routed {
           event_id: e.outboxId.toString(),
           entity,
           entity_key: key,
-          changed_at: chTime(e.createdAt),
+          changed_at: e.createdAtMs,
           row: JSON.stringify(row),
         },
       },
@@ -216,7 +278,7 @@ export function routeDimension(e: OutboxEvent): Routed {
 
 export function routePurseReport(e: OutboxEvent): Routed {
   const p = e.payload;
-  const createdAt = time(p.created_at) ?? e.createdAt;
+  const createdAt = time(p.created_at) ?? e.createdAtMs;
   if (!isUint(p.report_id) || !str(p.card_no) || !str(p.kind))
     return { ok: false, reason: 'purse report without report_id, card_no or kind' };
   return {
@@ -232,7 +294,7 @@ export function routePurseReport(e: OutboxEvent): Routed {
           record_key: str(p.record_key) ?? '',
           detail: JSON.stringify(p.detail ?? {}),
           report_date: localDate(createdAt),
-          created_at: chTime(createdAt),
+          created_at: createdAt,
         },
       },
     ],
