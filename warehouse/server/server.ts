@@ -273,6 +273,17 @@ export function buildWork(
   defaultFormat: string,
   queryParams: Record<string, string>,
 ): { work: Work; outputFormat: string } {
+  if (urlQuery !== null && body.length) {
+    // The usual client INSERT: the whole statement in the URL, only data in the body. The body goes to the
+    // engine as it came, without being copied behind the statement first.
+    const statement = Buffer.from(`${urlQuery}\n`, 'utf8');
+    const split = splitInsert(statement.toString('latin1'));
+    if (split && split.dataStart === statement.length)
+      return {
+        work: { kind: 'insert', prefix: statement.subarray(0, split.queryEnd).toString('utf8'), data: body },
+        outputFormat: defaultFormat,
+      };
+  }
   const full =
     urlQuery === null
       ? body
