@@ -1,11 +1,12 @@
-// `npm run bench -- warehouse [--events 200000] [--swipes 10000000] [--purchases 3000000]`
+// `npm run bench -- warehouse [--events 200000] [--swipes 10000000] [--purchases 3000000] [--loops 1]`
 //
 // The data center's speed, on an embedded PostgreSQL and a warehouse process of its own (var/bench/warehouse,
 // wiped first):
 //  1. ingest: `events` swipes uploaded as the API stores them (1,000 per upload, 4 uploads at a time; swipes/s
-//     printed), moved by the relay (two loops, as its process runs them) into the warehouse over HTTP; then
-//     the very rows the relay wrote, inserted straight into a chDB session in this process (JSONEachRow,
-//     same batch size): events/s against rows/s;
+//     printed), moved by the relay (`loops` loops, 1 as its process runs by default, each reading ahead) into
+//     the warehouse over HTTP; then the very rows the relay wrote, inserted straight into a chDB session in
+//     this process in the relay's format (JSONCompactEachRow, same batch size): events/s against rows/s, and
+//     the CPU of each side;
 //  2. `swipes` synthetic swipes and `purchases` purchases (with two postings each) generated inside the
 //     warehouse (numbers()), 100 schools, 111,000 students, 30 days; then `dbt build` of every model and test;
 //  3. the report API's own queries (server-side parameters, over HTTP) for a merchant's monthly report and a
@@ -27,7 +28,7 @@ import { type ManagedChild } from '../system/child.ts';
 import { freePort } from '../system/ports.ts';
 import { startWarehouse } from '../test/warehouse/start-warehouse.ts';
 import { buildMarts } from '../warehouse/dbt/build-marts.ts';
-import { relayOnce, relayLimits } from '../warehouse/relay/relay.ts';
+import { ReadAhead, relayOnce, relayLimits } from '../warehouse/relay/relay.ts';
 import { recordSwipes } from '../api/routes/swipes/store.ts';
 import { warehouseColumns } from '../warehouse/relay/rows.ts';
 import { applyWarehouseSchema, schemaStatements } from '../warehouse/schema/apply.ts';
@@ -38,7 +39,7 @@ const { values: opts } = parseArgs({
     events: { type: 'string', default: '200000' },
     swipes: { type: 'string', default: '10000000' },
     purchases: { type: 'string', default: '3000000' },
-    loops: { type: 'string', default: '2' },
+    loops: { type: 'string', default: '1' },
   },
 });
 const events = Number(opts.events);
@@ -106,8 +107,9 @@ try {
   const ingestStarted = performance.now();
   const phases = { readMs: 0, deliverMs: 0, commitMs: 0 };
   const loop = async (index: number) => {
+    const readAhead = new ReadAhead();
     for (;;) {
-      const r = await relayOnce(db, warehouse, { partition: { index, count: loops } });
+      const r = await relayOnce(db, warehouse, { partition: { index, count: loops }, readAhead });
       for (const k of ['readMs', 'deliverMs', 'commitMs'] as const) phases[k] += r.timings?.[k] ?? 0;
       if (r.passed === 0 && !r.waiting) return;
     }

@@ -3,7 +3,9 @@
 // warehouse being away must not slow workflow tasks), it scales differently (one or two loops, not many
 // task slots), and a restart of either never disturbs the other. Each loop relays its own partition of
 // the outbox (outbox_id modulo loops) from its own cursor; a second relay process is safe (it waits on
-// each cursor's lock, then goes on from where the first left it) but adds nothing.
+// each cursor's lock, then goes on from where the first left it) but adds nothing. One loop by default:
+// it reads and routes its next batch while the warehouse inserts the current one, which keeps all three
+// busy; a second loop (RELAY_LOOPS=2) reads every window twice and moved no more events on two cores.
 // Retention: every retentionEveryMs it deletes, in bounded batches, the events every consumer has passed
 // that are older than OUTBOX_RETENTION_DAYS (default 14; replay can rebuild any day younger than that).
 import { loadConfig, redactUrl } from '../../core/config.ts';
@@ -11,12 +13,12 @@ import { createPool } from '../../core/db/pool.ts';
 import { createProcessLogger } from '../../core/log.ts';
 import { createWarehouseClient } from '../../core/warehouse-client.ts';
 import { announceReady, onShutdown } from '../../system/lifeline.ts';
-import { pruneOutbox, relayLag, relayOnce, retireOtherCursors } from './relay.ts';
+import { ReadAhead, pruneOutbox, relayLag, relayOnce, retireOtherCursors } from './relay.ts';
 
 const log = createProcessLogger('relay');
 const idleMs = 200;
 const retryMsMax = 10_000;
-const loops = Math.max(1, Math.min(4, Number(process.env.RELAY_LOOPS ?? 2)));
+const loops = Math.max(1, Math.min(4, Number(process.env.RELAY_LOOPS ?? 1)));
 const retentionEveryMs = 10 * 60_000;
 
 function retentionDays(): number {
@@ -32,7 +34,7 @@ function retentionDays(): number {
 async function main(): Promise<void> {
   const config = loadConfig(['DATABASE_URL', 'CLICKHOUSE_URL']);
   const retentionS = retentionDays() * 86_400;
-  const db = createPool(config.DATABASE_URL, { application: 'onecard-relay', max: loops + 2 });
+  const db = createPool(config.DATABASE_URL, { application: 'onecard-relay', max: 2 * loops + 2 });
   const warehouse = createWarehouseClient(config.CLICKHOUSE_URL, { application: 'onecard-relay' });
   let stopping = false;
   const totals = { relayed: 0, rejected: 0 };
@@ -40,9 +42,10 @@ async function main(): Promise<void> {
 
   const loop = async (n: number) => {
     let failures = 0;
+    const readAhead = new ReadAhead();
     while (!stopping) {
       try {
-        const r = await relayOnce(db, warehouse, { partition: { index: n, count: loops } });
+        const r = await relayOnce(db, warehouse, { partition: { index: n, count: loops }, readAhead });
         failures = 0;
         totals.relayed += r.relayed;
         totals.rejected += r.rejected;

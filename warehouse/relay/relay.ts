@@ -41,7 +41,10 @@ export interface RelayBatchResult {
   waiting: boolean;
   /** Rows written per warehouse table. */
   rows: Partial<Record<WarehouseTable, number>>;
-  /** Where the batch's time went: reading the outbox, routing and inserting, moving the cursor and committing. */
+  /**
+   * Where the batch's time went: reading and routing (what a read-ahead did not already), inserting, moving
+   * the cursor and committing.
+   */
   timings?: { readMs: number; deliverMs: number; commitMs: number };
 }
 
@@ -51,6 +54,8 @@ export interface RelayOptions {
   afterInsert?: () => Promise<void>;
   /** This loop's share of the outbox: events whose outbox_id modulo count is index. Default: all. */
   partition?: { index: number; count: number };
+  /** A loop's read-ahead: given, each full batch reads the next window while it is delivered. */
+  readAhead?: ReadAhead;
 }
 
 type Client = pg.PoolClient;
@@ -181,6 +186,7 @@ async function insertOrFindRefused(
 /** An event's time as epoch milliseconds, so no Date is built per row. */
 const createdMs = `floor(extract(epoch from o.created_at) * 1000)::float8`;
 type EventRow = { outbox_id: bigint; topic: string; payload: unknown; created_ms: number };
+type Batch = { window: WindowRow[]; events: OutboxEvent[]; routed: Map<bigint, Routed> };
 type WindowRow = {
   outbox_id: bigint;
   tx: string;
@@ -198,13 +204,11 @@ function toEvents(rows: EventRow[]): OutboxEvent[] {
   }));
 }
 
-/** Routes and writes events; returns the rejected ones with their reasons, and the row counts. */
-export async function deliver(
-  client: Client,
+/** Writes routed events; returns the rejected ones (set aside by routing or refused) and the row counts. */
+async function insertRouted(
   warehouse: ClickHouseClient,
-  events: OutboxEvent[],
+  routed: Map<bigint, Routed>,
 ): Promise<{ rejects: Map<bigint, string>; rows: RelayBatchResult['rows'] }> {
-  const routed = await routeEvents(client, events);
   const rejects = new Map<bigint, string>();
   const good: Array<{ id: bigint; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> }> = [];
   for (const [id, r] of routed) {
@@ -217,6 +221,15 @@ export async function deliver(
   for (const e of good)
     if (!refused.has(e.id)) for (const { table } of e.rows) rows[table] = (rows[table] ?? 0) + 1;
   return { rejects, rows };
+}
+
+/** Routes and writes events; returns the rejected ones with their reasons, and the row counts. */
+export async function deliver(
+  client: Client,
+  warehouse: ClickHouseClient,
+  events: OutboxEvent[],
+): Promise<{ rejects: Map<bigint, string>; rows: RelayBatchResult['rows'] }> {
+  return insertRouted(warehouse, await routeEvents(client, events));
 }
 
 type Partition = { index: number; count: number };
@@ -256,6 +269,69 @@ async function lockCursor(client: Client, partition: Partition): Promise<Cursor>
 }
 
 /**
+ * The window: the next `windowMax` keys past the cursor, of transactions older than the oldest one still
+ * running (every row they wrote is visible now, and every row written later gets a larger tx_id, so nothing
+ * can appear behind the cursor). The cursor moves to the window's end, which no event of this partition lies
+ * before unseen. One index scan in the order the rows were written, which reads the heap page by page; the
+ * events of other partitions come back as their keys only. Any snapshot gives a valid window, so it may be
+ * read ahead, outside the cursor's transaction. This loop's events are routed here too.
+ */
+async function readBatch(
+  client: Client,
+  after: Cursor,
+  windowMax: number,
+  partition: Partition,
+): Promise<Batch> {
+  const { rows } = await client.query<WindowRow>(
+    `select o.outbox_id, o.tx_id::text as tx,
+            case when o.outbox_id % $4::int8 = $5::int8 then o.topic end as topic,
+            case when o.outbox_id % $4::int8 = $5::int8 then o.payload end as payload,
+            case when o.outbox_id % $4::int8 = $5::int8 then ${createdMs} end as created_ms
+       from outbox o
+      where (o.tx_id, o.outbox_id) > ($1::xid8, $2::bigint) and o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+      order by o.tx_id, o.outbox_id limit $3`,
+    [after.txId, after.outboxId, windowMax, partition.count, partition.index],
+  );
+  const events = toEvents(rows.filter((r): r is WindowRow & EventRow => r.topic !== null));
+  return { window: rows, events, routed: await routeEvents(client, events) };
+}
+
+/**
+ * One loop's next batch, read and routed on a connection of its own while the warehouse inserts the current
+ * one, so that PostgreSQL, the relay and the warehouse work at the same time. The next batch takes it only if its cursor
+ * is where this read began (another relay may have moved it); a failed read is read again in the batch.
+ */
+export class ReadAhead {
+  private pending: { after: Cursor; windowMax: number; batch: Promise<Batch> } | undefined;
+
+  start(db: Pool, after: Cursor, windowMax: number, partition: Partition): void {
+    const batch = (async () => {
+      const client = await db.connect();
+      try {
+        return await readBatch(client, after, windowMax, partition);
+      } finally {
+        client.release();
+      }
+    })();
+    batch.catch(() => undefined);
+    this.pending = { after, windowMax, batch };
+  }
+
+  async take(cursor: Cursor, windowMax: number): Promise<Batch | undefined> {
+    const p = this.pending;
+    this.pending = undefined;
+    if (
+      !p ||
+      p.windowMax !== windowMax ||
+      p.after.txId !== cursor.txId ||
+      p.after.outboxId !== cursor.outboxId
+    )
+      return undefined;
+    return p.batch.catch(() => undefined);
+  }
+}
+
+/**
  * One batch: the next batchMax events beyond this loop's cursor whose transactions are finished, delivered
  * to the warehouse; then the rejects and the cursor's new place are committed together.
  */
@@ -272,21 +348,11 @@ export async function relayOnce(
     await client.query('begin');
     // A second relay on the same partition waits here, then reads the cursor this one leaves.
     const cursor = await lockCursor(client, partition);
-    // The window: the next batchMax x count keys past the cursor, of transactions older than the oldest one
-    // still running (every row they wrote is visible now, and every row written later gets a larger tx_id,
-    // so nothing can appear behind the cursor). The cursor moves to the window's end, which no event of
-    // this partition lies before unseen. One index scan in the order the rows were written, which reads the
-    // heap page by page; the events of other partitions come back as their keys only.
-    const { rows: window } = await client.query<WindowRow>(
-      `select o.outbox_id, o.tx_id::text as tx,
-              case when o.outbox_id % $4::int8 = $5::int8 then o.topic end as topic,
-              case when o.outbox_id % $4::int8 = $5::int8 then o.payload end as payload,
-              case when o.outbox_id % $4::int8 = $5::int8 then ${createdMs} end as created_ms
-         from outbox o
-        where (o.tx_id, o.outbox_id) > ($1::xid8, $2::bigint) and o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-        order by o.tx_id, o.outbox_id limit $3`,
-      [cursor.txId, cursor.outboxId, batchMax * partition.count, partition.count, partition.index],
-    );
+    const windowMax = batchMax * partition.count;
+    const batch =
+      (await options.readAhead?.take(cursor, windowMax)) ??
+      (await readBatch(client, cursor, windowMax, partition));
+    const { window } = batch;
     const end = window[window.length - 1];
     if (!end) {
       // Committed events past the cursor that a still-running older transaction keeps out of reach.
@@ -297,10 +363,12 @@ export async function relayOnce(
       await client.query('commit');
       return { relayed: 0, rejected: 0, passed: 0, waiting: behind.length > 0, rows: {} };
     }
-    const rows = window.filter((r): r is WindowRow & EventRow => r.topic !== null);
-    const events = toEvents(rows);
+    // A full window means more may follow: the next batch is read while this one is inserted.
+    if (window.length === windowMax)
+      options.readAhead?.start(db, { txId: end.tx, outboxId: String(end.outbox_id) }, windowMax, partition);
+    const { events } = batch;
     const t1 = performance.now();
-    const { rejects, rows: written } = await deliver(client, warehouse, events);
+    const { rejects, rows: written } = await insertRouted(warehouse, batch.routed);
     const t2 = performance.now();
     await options.afterInsert?.();
     if (rejects.size > 0) {
