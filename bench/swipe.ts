@@ -8,6 +8,8 @@
 // pgbench is Debian's (/usr/lib/postgresql/<v>/bin/pgbench, package postgresql-<v>; `apt-get install
 // postgresql-15` ships it: stop and disable the system cluster it may start). The last line is
 // {"purchasesPerS":…,"pgbenchTps":…,"ratio":…,"p50Ms":…,"p99Ms":…,"apiRssMb":…}.
+// API_NODE_OPTIONS is handed to the API process as its NODE_OPTIONS, for experiments with V8's heap
+// (`--max-old-space-size=192`) or a preloaded profiler (`--import ./profiler.mjs`).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -281,6 +283,7 @@ try {
           API_PORT: String(apiPort),
           LOG_LEVEL: 'warn',
           LEDGER_PROFILE: '1',
+          NODE_OPTIONS: process.env.API_NODE_OPTIONS ?? '',
           // The purchase path needs neither; both clients connect lazily, so unreachable addresses are fine.
           TEMPORAL_ADDRESS: '127.0.0.1:1',
           CLICKHOUSE_URL: 'http://127.0.0.1:1',
