@@ -3,9 +3,24 @@
  * of the district is: daily limits reset and meal periods turn at local midnight and local clock times.
  */
 const offsetMs = 8 * 60 * 60 * 1000;
+const dayMs = 86_400_000;
+/** 'YYYY-MM-DD' by local day number: the outbox relay asks for two dates per swipe, tens of thousands a second. */
+const dayTexts = new Map<number, string>();
+
+/** The local date of an instant given in epoch milliseconds, 'YYYY-MM-DD'. */
+export function businessDateOfMs(ms: number): string {
+  const day = Math.floor((ms + offsetMs) / dayMs);
+  let text = dayTexts.get(day);
+  if (text === undefined) {
+    if (dayTexts.size >= 4096) dayTexts.clear();
+    text = new Date(day * dayMs).toISOString().slice(0, 10);
+    dayTexts.set(day, text);
+  }
+  return text;
+}
 
 export function businessDate(at: Date): string {
-  return new Date(at.getTime() + offsetMs).toISOString().slice(0, 10);
+  return businessDateOfMs(at.getTime());
 }
 
 export function minuteOfDay(at: Date): number {

@@ -9,7 +9,7 @@ import {
   type OutboxEvent,
   type Routed,
 } from '../../warehouse/relay/rows.ts';
-import { localDate } from '../../warehouse/relay/times.ts';
+import { businessDateOfMs } from '../../core/ledger/calendar.ts';
 
 const createdAtMs = Date.parse('2026-12-01T02:00:00Z');
 const event = (topic: string, payload: Record<string, unknown>): OutboxEvent => ({
@@ -35,12 +35,12 @@ const rowsOf = (r: Routed) => {
   return r.rows;
 };
 
-describe('local dates (UTC+8)', () => {
+describe('business dates (UTC+8)', () => {
   test('the day turns at 16:00 UTC', () => {
-    expect(localDate(Date.parse('2026-11-30T15:59:59.999Z'))).toBe('2026-11-30');
-    expect(localDate(Date.parse('2026-11-30T16:00:00.000Z'))).toBe('2026-12-01');
-    expect(localDate(Date.parse('2028-02-28T16:00:00Z'))).toBe('2028-02-29');
-    expect(localDate(Date.parse('2026-12-31T16:00:00Z'))).toBe('2027-01-01');
+    expect(businessDateOfMs(Date.parse('2026-11-30T15:59:59.999Z'))).toBe('2026-11-30');
+    expect(businessDateOfMs(Date.parse('2026-11-30T16:00:00.000Z'))).toBe('2026-12-01');
+    expect(businessDateOfMs(Date.parse('2028-02-28T16:00:00Z'))).toBe('2028-02-29');
+    expect(businessDateOfMs(Date.parse('2026-12-31T16:00:00Z'))).toBe('2027-01-01');
   });
 });
 

@@ -2,7 +2,7 @@
  * Turns outbox events (and the book-of-record rows they point at) into warehouse rows, or into a reason
  * to set the event aside. Pure functions: no database, no warehouse, so every rule is testable by itself.
  */
-import { localDate } from './times.ts';
+import { businessDateOfMs } from '../../core/ledger/calendar.ts';
 
 export interface OutboxEvent {
   outboxId: bigint;
@@ -175,7 +175,7 @@ export function routeSwipe(e: OutboxEvent): Routed {
         row: {
           event_id: e.outboxId.toString(),
           school_id: str(p.schoolId) ?? '',
-          swipe_date: localDate(swipedAt),
+          swipe_date: businessDateOfMs(swipedAt),
           kind,
           terminal_id: terminalId,
           terminal_seq: p.terminalSeq,
@@ -293,7 +293,7 @@ export function routePurseReport(e: OutboxEvent): Routed {
           kind: str(p.kind)!,
           record_key: str(p.record_key) ?? '',
           detail: JSON.stringify(p.detail ?? {}),
-          report_date: localDate(createdAt),
+          report_date: businessDateOfMs(createdAt),
           created_at: createdAt,
         },
       },
