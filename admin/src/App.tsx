@@ -3,6 +3,7 @@ import { createDataProvider } from './dataProvider.ts';
 import { i18nProvider } from './i18n/index.ts';
 import { AppTitle, Layout } from './Layout.tsx';
 import processes from './processes/index.ts';
+import { ReportsPage } from './reports/index.ts';
 import { StatusPage } from './status/index.ts';
 import { theme } from './theme.ts';
 
@@ -29,6 +30,7 @@ export const App = () => (
     <Resource name="processes" {...processes} />
     <CustomRoutes>
       <Route path="/status" element={<StatusPage />} />
+      <Route path="/reports" element={<ReportsPage />} />
     </CustomRoutes>
   </Admin>
 );

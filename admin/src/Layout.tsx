@@ -1,11 +1,13 @@
 import type { ReactNode } from 'react';
 import { Layout as RaLayout, Menu, useTranslate } from 'react-admin';
 import MonitorHeartIcon from '@mui/icons-material/MonitorHeart';
+import TableChartIcon from '@mui/icons-material/TableChart';
 
 // The menu lists the custom pages first, then one entry per <Resource> as they are added.
 const AppMenu = () => (
   <Menu>
     <Menu.Item to="/" primaryText="onecard.menu.status" leftIcon={<MonitorHeartIcon />} />
+    <Menu.Item to="/reports" primaryText="onecard.menu.reports" leftIcon={<TableChartIcon />} />
     <Menu.ResourceItems />
   </Menu>
 );

@@ -9,12 +9,18 @@ import { startTestWorker } from '../support/worker.ts';
  * PostgreSQL, Temporal and warehouse (test/support/global-setup.ts), and a worker on a task queue of the
  * suite's own, which this API watches, so /health reports every component up without touching the
  * main queue other suites expect idle. Build admin/dist first: the API looks for it when it starts.
+ * CLICKHOUSE_URL may point it at a warehouse of the suite's own (the shared one is the datacenter suite's).
  */
 const TASK_QUEUE = 'test-console';
 
-export async function startConsoleStack(): Promise<{ apiUrl: string; stop(): Promise<void> }> {
+export async function startConsoleStack(
+  overrides: { CLICKHOUSE_URL?: string } = {},
+): Promise<{ apiUrl: string; stop(): Promise<void> }> {
   const worker = await startTestWorker(TASK_QUEUE);
-  const app = await buildApp({ ...stackConfig(), TEMPORAL_TASK_QUEUE: TASK_QUEUE }, pino({ level: 'warn' }));
+  const app = await buildApp(
+    { ...stackConfig(), TEMPORAL_TASK_QUEUE: TASK_QUEUE, ...overrides },
+    pino({ level: 'warn' }),
+  );
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (error) {

@@ -3,7 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@clickhouse/client';
 import { ensureAdminBuilt } from '../../admin/build.ts';
+import { buildMarts } from '../../warehouse/dbt/build-marts.ts';
+import { applyWarehouseSchema } from '../../warehouse/schema/apply.ts';
+import { startWarehouse, type StartedWarehouse } from '../warehouse/start-warehouse.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { startConsoleStack } from './console-stack.ts';
 
@@ -41,15 +45,80 @@ async function healthOnceUp(apiUrl: string, waitMsMax = 60_000): Promise<HealthR
   }
 }
 
+/** A school day in a warehouse of the suite's own: one class, two students, one of them late, marts built. */
+const reportDay = '2026-11-30';
+async function startReportWarehouse(): Promise<{ wh: StartedWarehouse; url: string }> {
+  const wh = await startWarehouse({ systemPassword: `console-${Date.now()}` });
+  const client = createClient({ url: wh.url, username: 'onecard', password: wh.systemPassword });
+  try {
+    await applyWarehouseSchema(client);
+    const student = (id: number) => ({
+      event_id: id,
+      entity: 'cardholders',
+      entity_key: String(id),
+      changed_at: `${reportDay} 00:00:00.000`,
+      row: JSON.stringify({
+        cardholder_id: id,
+        school_id: 'E2E-S1',
+        kind: 'student',
+        person_no: `P${id}`,
+        name: `学生${id}`,
+        gender: 'U',
+        grade: 7,
+        class_name: '7-1',
+      }),
+    });
+    await client.insert({
+      table: 'onecard.dimension_changes',
+      values: [student(1), student(2)],
+      format: 'JSONEachRow',
+    });
+    const gateIn = (id: number, utc: string) => ({
+      event_id: 100 + id,
+      school_id: 'E2E-S1',
+      swipe_date: reportDay,
+      kind: 'gate_in',
+      terminal_id: 'E2E-S1-GATE',
+      terminal_seq: id,
+      card_no: `C${id}`,
+      cardholder_id: id,
+      swiped_at: utc,
+      received_at: utc,
+    });
+    // 07:20 and 08:40 on the day, local time (UTC+8).
+    await client.insert({
+      table: 'onecard.swipes',
+      values: [gateIn(1, '2026-11-29 23:20:00.000'), gateIn(2, '2026-11-30 00:40:00.000')],
+      format: 'JSONEachRow',
+    });
+  } finally {
+    await client.close();
+  }
+  const url = new URL(wh.url).origin.replace(
+    'http://',
+    `http://onecard:${encodeURIComponent(wh.systemPassword)}@`,
+  );
+  const build = await buildMarts({
+    clickhouseUrl: url,
+    targetPath: path.join(screenshotDir, '..', 'dbt-console'),
+  });
+  if (!build.success)
+    throw new Error(`dbt build for the console suite failed: ${JSON.stringify(build.errors)}`);
+  return { wh, url };
+}
+
 describe('admin console', { timeout: 60_000 }, () => {
   let stack: { apiUrl: string; stop(): Promise<void> };
+  let reportWarehouse: StartedWarehouse;
   let browser: Browser;
   let page: Page;
   let report: HealthReport;
 
   beforeAll(async () => {
     await ensureAdminBuilt({ onProgress: (line) => console.log(line) });
-    stack = await startConsoleStack();
+    const reports = await startReportWarehouse();
+    reportWarehouse = reports.wh;
+    stack = await startConsoleStack({ CLICKHOUSE_URL: reports.url });
     browser = await launchBrowser();
     page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1280, height: 800 } });
     report = await healthOnceUp(stack.apiUrl);
@@ -59,6 +128,7 @@ describe('admin console', { timeout: 60_000 }, () => {
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
+    await reportWarehouse?.stop();
   });
 
   it('shows every component of /health with its status, in Chinese', async () => {
@@ -152,5 +222,49 @@ describe('admin console', { timeout: 60_000 }, () => {
     await popup.waitForLoadState('domcontentloaded');
     expect(popup.url()).toBe(href);
     await popup.close();
+  });
+
+  it('runs a report from its form, names a bad parameter, and exports what it showed', async () => {
+    const catalog = (await (await fetch(`${stack.apiUrl}/api/reports`)).json()) as Array<{ name: string }>;
+    await page.goto(`${stack.apiUrl}/admin/#/reports`);
+    await page.getByTestId('reports-page').waitFor();
+    // The earlier cases left the console in English.
+    expect(await page.locator('#react-admin-title').textContent()).toBe('Reports');
+    await page.getByRole('combobox', { name: 'Report' }).click();
+    for (const { name } of catalog) await page.getByTestId(`report-option-${name}`).waitFor();
+    await page.getByTestId('report-option-attendance-class').click();
+    expect(await page.getByTestId('report-param-date').getAttribute('type')).toBe('date');
+
+    // Bad input: the API's own message, naming the field; nothing to export.
+    await page.getByTestId('report-param-schoolId').fill('not a school');
+    await page.getByTestId('report-param-date').fill('2026-11-30');
+    await page.getByTestId('report-run').click();
+    const error = page.getByTestId('report-error');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('querystring/schoolId');
+    expect(await page.getByTestId('report-export-csv').count()).toBe(0);
+
+    // A good query: the rows the API answers, in a table, and the same query as CSV and XLSX.
+    await page.getByTestId('report-param-schoolId').fill('E2E-S1');
+    await page.getByTestId('report-param-date').fill(reportDay);
+    const query = `schoolId=E2E-S1&date=${reportDay}`;
+    const oracle = await fetch(`${stack.apiUrl}/api/reports/attendance-class?${query}`);
+    expect(oracle.status).toBe(200);
+    const { rows } = (await oracle.json()) as { rows: Array<Record<string, unknown>> };
+    expect(rows).toEqual([expect.objectContaining({ class_name: '7-1', grade: 7 })]);
+    await page.getByTestId('report-run').click();
+    await page.getByTestId('report-table').waitFor();
+    expect(await page.getByTestId('report-count').textContent()).toBe('1 row');
+    const cells = await page.getByTestId('report-row').locator('td').allTextContents();
+    expect(cells).toEqual(Object.values(rows[0]!).map((v) => (v === null ? '' : String(v))));
+    const csv = page.getByTestId('report-export-csv');
+    expect(await csv.getAttribute('href')).toBe(`/api/reports/attendance-class?${query}&format=csv`);
+    const file = await fetch(`${stack.apiUrl}${await csv.getAttribute('href')}`);
+    expect(file.headers.get('content-type')).toContain('text/csv');
+    expect(await file.text()).toContain('7-1');
+    expect(await page.getByTestId('report-export-xlsx').getAttribute('href')).toBe(
+      `/api/reports/attendance-class?${query}&format=xlsx`,
+    );
+    await page.screenshot({ path: path.join(screenshotDir, 'console-reports-en.png'), fullPage: true });
   });
 });

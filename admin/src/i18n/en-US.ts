@@ -6,6 +6,15 @@ export const enUSAppMessages: AppMessages = {
     title: 'K-12 One-Card Platform',
     menu: {
       status: 'System status',
+      reports: 'Reports',
+    },
+    reports: {
+      title: 'Reports',
+      report: 'Report',
+      run: 'Run',
+      export: 'Export %{format}',
+      rows: '1 row |||| %{smart_count} rows',
+      catalog_failed: 'Cannot fetch the list of reports',
     },
     status: {
       title: 'System status',

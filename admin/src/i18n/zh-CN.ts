@@ -6,6 +6,15 @@ export const zhCNAppMessages = {
     title: '中小学一卡通集中平台',
     menu: {
       status: '系统状态',
+      reports: '报表',
+    },
+    reports: {
+      title: '报表',
+      report: '报表',
+      run: '查询',
+      export: '导出 %{format}',
+      rows: '共 %{smart_count} 行',
+      catalog_failed: '无法获取报表目录',
     },
     status: {
       title: '系统状态',

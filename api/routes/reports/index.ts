@@ -145,6 +145,12 @@ export async function reportRoutes(app: FastifyInstance): Promise<void> {
                 name: { type: 'string' },
                 title: { type: 'string' },
                 params: { type: 'object', additionalProperties: { type: 'string' } },
+                paramTypes: {
+                  description:
+                    "each parameter's ClickHouse type (String, Date, UInt16), for a form to pick its input",
+                  type: 'object',
+                  additionalProperties: { type: 'string' },
+                },
                 formats: { type: 'array', items: { type: 'string' } },
               },
             },
@@ -157,6 +163,7 @@ export async function reportRoutes(app: FastifyInstance): Promise<void> {
         name,
         title: r.title,
         params: Object.fromEntries(Object.entries(r.params).map(([k, p]) => [k, p.description])),
+        paramTypes: Object.fromEntries(Object.entries(r.params).map(([k, p]) => [k, p.type])),
         formats,
       })),
   );
