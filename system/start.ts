@@ -7,6 +7,10 @@ import { createProcessLogger } from '../core/log.ts';
 import { varDir } from '../core/paths.ts';
 import { ensureAdminBuilt } from '../admin/build.ts';
 import { ensureDbtVenv } from '../warehouse/dbt/venv.ts';
+import { createWarehouseClient } from '../core/warehouse-client.ts';
+import { businessDate } from '../core/ledger/calendar.ts';
+import { analyticsDatabase, reports } from '../api/routes/reports/catalog.ts';
+import { createReportsRefresher } from '../warehouse/nightly-refresh.ts';
 import { terminalSink } from './console-sink.ts';
 import { assertFreeDisk } from './disk.ts';
 import { LauncherLock } from './lock.ts';
@@ -121,10 +125,50 @@ async function main(): Promise<void> {
       api,
       pids: Object.fromEntries(stack.children.map((child) => [child.name, child.pid])),
     });
+    void buildReportsOnce(stack, () => stopping);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     say(`start-up failed: ${message}`);
     await shutdown('start-up failed', 1);
+  }
+}
+
+/**
+ * The report marts are built by the nightly settlement run; on a data folder that lacks any of them (a
+ * first start), the launcher builds them in the background after the banner, so the console's 报表 page
+ * answers with the demo district's day instead of "not built yet".
+ */
+async function buildReportsOnce(stack: RunningStack, stopping: () => boolean): Promise<void> {
+  const warehouse = createWarehouseClient(stack.env.CLICKHOUSE_URL, { application: 'onecard-launcher' });
+  const db = createPool(stack.env.DATABASE_URL, { max: 2, application: 'onecard-launcher' });
+  try {
+    // The tables the report API reads: a first build stopped half-way (Ctrl-C) leaves some of them out.
+    const needed = [
+      ...new Set(Object.values(reports).flatMap((r) => [...r.sql.matchAll(/\.(\w+)/g)].map((m) => m[1]!))),
+    ];
+    const probe = await warehouse.query({
+      query: `select name from system.tables where database = {db:String} and name in {names:Array(String)}`,
+      query_params: { db: analyticsDatabase, names: needed },
+      format: 'JSONEachRow',
+    });
+    if ((await probe.json<{ name: string }>()).length === needed.length) return;
+    say('reports: building the report marts in the background (dbt build, about a minute)');
+    const r = await createReportsRefresher({
+      db,
+      warehouse,
+      clickhouseUrl: stack.env.CLICKHOUSE_URL,
+    }).refresh(businessDate(new Date()));
+    if (r.success)
+      say(`reports: ${r.models} models and ${r.tests} tests built in ${r.elapsedS.toFixed(1)} s`);
+    else
+      say(
+        `reports: dbt build failed (${[...r.failedModels.map((m) => `${m.model}: ${m.message}`), ...r.errors].join('; ')}); the nightly run tries again`,
+      );
+  } catch (error) {
+    if (!stopping())
+      say(`reports: the first build failed: ${(error as Error).message}; the nightly run tries again`);
+  } finally {
+    await Promise.allSettled([db.end(), warehouse.close()]);
   }
 }
 

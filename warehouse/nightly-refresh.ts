@@ -41,6 +41,10 @@ export function createReportsRefresher(deps: {
   return {
     async refresh(businessDate, onProgress) {
       const lock = await deps.db.connect();
+      // The lock's connection is held for the whole build; if PostgreSQL ends it meanwhile (a restart, a
+      // stop), the build's next query fails and says so; without a listener Node would end the process.
+      const dropped = () => undefined;
+      lock.on('error', dropped);
       try {
         await lock.query(`select pg_advisory_lock(hashtext('onecard:dbt-build'))`);
         const replayed = await replayDay(deps.db, deps.warehouse, businessDate);
@@ -65,6 +69,7 @@ export function createReportsRefresher(deps: {
         };
       } finally {
         await lock.query(`select pg_advisory_unlock(hashtext('onecard:dbt-build'))`).catch(() => undefined);
+        lock.off('error', dropped);
         lock.release();
       }
     },
