@@ -82,6 +82,18 @@ describe('npm start', { timeout: 240_000 }, () => {
     for (const name of ['system', 'api', 'worker', 'relay', 'bank', 'warehouse', 'temporal', 'postgres']) {
       expect(fs.existsSync(path.join(varDir, 'log', `${name}.log`)), `${name}.log`).toBe(true);
     }
+
+    // After the banner, the report marts are built once in the background: the demo's opening top-ups
+    // (100 yuan on each of a school's 150 cards) appear in the top-up report.
+    const day = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+    const topUps = `${ready.api}/api/reports/top-ups?schoolId=DEMO-SY01&from=${day}&to=${day}`;
+    await expect
+      .poll(async () => (await fetch(topUps)).status, { timeout: 180_000, interval: 2_000 })
+      .toBe(200);
+    const { rows } = (await (await fetch(topUps)).json()) as { rows: Array<Record<string, string>> };
+    expect(rows).toEqual([
+      expect.objectContaining({ top_up_method: 'cash', top_ups: '150', amount_fen: '1500000' }),
+    ]);
   });
 
   test('a second launcher on the same data says so and changes nothing', async () => {
