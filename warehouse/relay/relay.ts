@@ -297,9 +297,10 @@ async function readBatch(
 }
 
 /**
- * One loop's next batch, read and routed on a connection of its own while the warehouse inserts the current
- * one, so that PostgreSQL, the relay and the warehouse work at the same time. The next batch takes it only if its cursor
- * is where this read began (another relay may have moved it); a failed read is read again in the batch.
+ * One loop's next batch, read and routed on a connection of its own while the warehouse inserts the
+ * current one, so that PostgreSQL, the relay and the warehouse work at the same time. The next batch takes
+ * it only if its cursor is where this read began (another relay may have moved it); a failed read is read
+ * again in the batch.
  */
 export class ReadAhead {
   private pending: { after: Cursor; windowMax: number; batch: Promise<Batch> } | undefined;
