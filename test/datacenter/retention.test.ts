@@ -7,6 +7,7 @@ import { createPool, type Pool } from '../../core/db/pool.ts';
 import { migrate } from '../../core/db/migrate.ts';
 import { createWarehouseClient, type ClickHouseClient } from '../../core/warehouse-client.ts';
 import { pruneOutbox, relayAll, relayLag } from '../../warehouse/relay/relay.ts';
+import { pruneSwipes, recordSwipes } from '../../api/routes/swipes/store.ts';
 import { applyWarehouseSchema } from '../../warehouse/schema/apply.ts';
 import { startWarehouse, type StartedWarehouse } from '../warehouse/start-warehouse.ts';
 import { stackConfig } from '../support/env.ts';
@@ -104,4 +105,35 @@ test('retention deletes published events past their age in bounded batches, keep
   ]);
   expect(reasons.rows).toEqual([{ reason: expect.stringMatching(/teleport/) }]);
   await expect(pruneOutbox(db, { ageS: 60 })).rejects.toThrow(/at least/);
+});
+
+test('swipe retention forgets old swipes in PostgreSQL only; one sent again is stored, and the warehouse keeps one copy', async () => {
+  await db.query(
+    `insert into schools (school_id, name, district, kind) values ('RS', '保留学校', '南区', 'middle')`,
+  );
+  await db.query(`insert into terminals (terminal_id, school_id, kind) values ('RS-G1', 'RS', 'gate')`);
+  const at = new Date(Date.now() - 3_600_000).toISOString();
+  const record = (seq: number) => ({ terminalSeq: seq, cardNo: `RS${seq}`, kind: 'gate_in', at });
+  expect(await recordSwipes(db, 'RS-G1', [1, 2, 3, 4, 5].map(record))).toMatchObject({
+    outcome: 'ok',
+    stored: 5,
+  });
+  await db.query(
+    `update swipes set received_at = now() - interval '100 days' where terminal_id = 'RS-G1' and terminal_seq <= 3`,
+  );
+  expect(await pruneSwipes(db, { ageS: 90 * day, batchMax: 2 })).toEqual({ deleted: 3, batches: 2 });
+  const kept = await db.query(
+    `select terminal_seq::int as seq from swipes where terminal_id = 'RS-G1' order by 1`,
+  );
+  expect(kept.rows).toEqual([{ seq: 4 }, { seq: 5 }]);
+  await expect(pruneSwipes(db, { ageS: day })).rejects.toThrow(/at least/);
+
+  // Sent again after its row went: stored again here; in the warehouse the key keeps one copy.
+  expect(await recordSwipes(db, 'RS-G1', [record(1), record(4)])).toMatchObject({ stored: 1, duplicates: 1 });
+  await relayAll(db, warehouse);
+  const rs = await warehouse.query({
+    query: `select terminal_seq, count() as n from onecard.swipes final where terminal_id = 'RS-G1' group by terminal_seq order by terminal_seq`,
+    format: 'JSONEachRow',
+  });
+  expect(await rs.json()).toEqual([1, 2, 3, 4, 5].map((seq) => ({ terminal_seq: seq, n: 1 })));
 });

@@ -7,12 +7,15 @@
 // it reads and routes its next batch while the warehouse inserts the current one, which keeps all three
 // busy; a second loop (RELAY_LOOPS=2) reads every window twice and moved no more events on two cores.
 // Retention: every retentionEveryMs it deletes, in bounded batches, the events every consumer has passed
-// that are older than OUTBOX_RETENTION_DAYS (default 14; replay can rebuild any day younger than that).
+// that are older than OUTBOX_RETENTION_DAYS (default 14; replay can rebuild any day younger than that),
+// and the swipes older than SWIPE_RETENTION_DAYS (default 90, at least 30) from PostgreSQL, whose only
+// use there is the terminals' duplicate check; the warehouse keeps them.
 import { loadConfig, redactUrl } from '../../core/config.ts';
 import { createPool } from '../../core/db/pool.ts';
 import { createProcessLogger } from '../../core/log.ts';
 import { createWarehouseClient } from '../../core/warehouse-client.ts';
 import { announceReady, onShutdown } from '../../system/lifeline.ts';
+import { pruneSwipes, swipeRetentionLimits } from '../../api/routes/swipes/store.ts';
 import { ReadAhead, pruneOutbox, relayLag, relayOnce, retireOtherCursors } from './relay.ts';
 
 const log = createProcessLogger('relay');
@@ -21,19 +24,22 @@ const retryMsMax = 10_000;
 const loops = Math.max(1, Math.min(4, Number(process.env.RELAY_LOOPS ?? 1)));
 const retentionEveryMs = 10 * 60_000;
 
-function retentionDays(): number {
-  const text = process.env.OUTBOX_RETENTION_DAYS ?? '14';
+function retentionDays(name: string, fallback: number): number {
+  const text = process.env[name] ?? String(fallback);
   const days = Number(text);
   if (!Number.isInteger(days) || days < 1 || days > 3660)
-    throw new Error(
-      `OUTBOX_RETENTION_DAYS must be a whole number of days from 1 to 3660, got ${JSON.stringify(text)}`,
-    );
+    throw new Error(`${name} must be a whole number of days from 1 to 3660, got ${JSON.stringify(text)}`);
   return days;
 }
 
 async function main(): Promise<void> {
   const config = loadConfig(['DATABASE_URL', 'CLICKHOUSE_URL']);
-  const retentionS = retentionDays() * 86_400;
+  const retentionS = retentionDays('OUTBOX_RETENTION_DAYS', 14) * 86_400;
+  const swipeRetentionS = retentionDays('SWIPE_RETENTION_DAYS', 90) * 86_400;
+  if (swipeRetentionS < swipeRetentionLimits.ageSMin)
+    throw new Error(
+      `SWIPE_RETENTION_DAYS must be at least ${swipeRetentionLimits.ageSMin / 86_400} days, so the duplicate check covers every record a terminal may still send again`,
+    );
   const db = createPool(config.DATABASE_URL, { application: 'onecard-relay', max: 2 * loops + 2 });
   const warehouse = createWarehouseClient(config.CLICKHOUSE_URL, { application: 'onecard-relay' });
   let stopping = false;
@@ -76,6 +82,9 @@ async function main(): Promise<void> {
       if (retired > 0) log.info({ retired }, 'cursors of another RELAY_LOOPS retired');
       const r = await pruneOutbox(db, { ageS: retentionS });
       if (r.deleted > 0) log.info({ ...r, retentionS }, 'published outbox events past retention deleted');
+      const swipes = await pruneSwipes(db, { ageS: swipeRetentionS });
+      if (swipes.deleted > 0)
+        log.info({ ...swipes, swipeRetentionS }, 'swipes past their retention deleted from PostgreSQL');
     } catch (error) {
       log.warn({ err: error }, `outbox retention failed; next try in ${retentionEveryMs / 60_000} min`);
     } finally {
@@ -94,7 +103,10 @@ async function main(): Promise<void> {
     await pruning;
     await Promise.all([db.end(), warehouse.close()]);
   });
-  log.info({ loops, retentionS, warehouse: redactUrl(config.CLICKHOUSE_URL) }, 'relay running');
+  log.info(
+    { loops, retentionS, swipeRetentionS, warehouse: redactUrl(config.CLICKHOUSE_URL) },
+    'relay running',
+  );
   announceReady({ loops });
 }
 

@@ -144,3 +144,38 @@ export async function recordSwipes(
     client.release();
   }
 }
+
+export const swipeRetentionLimits = { batchMax: 5_000, batchesMax: 20, ageSMin: 30 * 24 * 60 * 60 } as const;
+
+/**
+ * Retention: deletes swipes that arrived more than `ageS` ago (at least 30 days, well beyond what a
+ * terminal holds offline), oldest ranges first, at most batchesMax batches of batchMax rows per call. Their
+ * outbox events are the relay's and the warehouse's; only the duplicate check forgets them.
+ */
+export async function pruneSwipes(
+  db: Pool,
+  options: { ageS: number; batchMax?: number; batchesMax?: number },
+): Promise<{ deleted: number; batches: number }> {
+  if (!(options.ageS >= swipeRetentionLimits.ageSMin))
+    throw new Error(
+      `swipe retention must be at least ${swipeRetentionLimits.ageSMin} s, got ${options.ageS}`,
+    );
+  const batchMax = Math.min(options.batchMax ?? swipeRetentionLimits.batchMax, swipeRetentionLimits.batchMax);
+  const batchesMax = Math.min(
+    options.batchesMax ?? swipeRetentionLimits.batchesMax,
+    swipeRetentionLimits.batchesMax,
+  );
+  let deleted = 0;
+  let batches = 0;
+  while (batches < batchesMax) {
+    batches++;
+    const { rowCount } = await db.query(
+      `delete from swipes where ctid = any(array(
+         select ctid from swipes where received_at < now() - make_interval(secs => $1) limit $2))`,
+      [options.ageS, batchMax],
+    );
+    deleted += rowCount ?? 0;
+    if ((rowCount ?? 0) < batchMax) break;
+  }
+  return { deleted, batches };
+}
