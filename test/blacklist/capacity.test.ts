@@ -6,43 +6,28 @@ import { buildApp } from '../../api/app.ts';
 import { createPool, type Pool } from '../../core/db/pool.ts';
 import { BlacklistRefusal, listCard } from '../../core/blacklist/entries.ts';
 import { blacklistCapacityMax, inBlacklistWrite, nextVersion } from '../../core/blacklist/versions.ts';
-import { migrate } from '../../core/db/migrate.ts';
 import { stackConfig } from '../support/env.ts';
+import { createOwnDatabase } from '../support/own-database.ts';
 
 let app: FastifyInstance;
 let db: Pool;
-let admin: Pool;
+let own: Awaited<ReturnType<typeof createOwnDatabase>>;
 const batchId = `capacity-${randomBytes(4).toString('hex')}`;
 const prefix = `Q${randomBytes(2).toString('hex').toUpperCase()}`;
-// A database of its own: a list filled to its capacity would refuse the other suites' freezes.
-const database = `blacklist_capacity_${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
-  const config = stackConfig();
-  admin = createPool(config.DATABASE_URL, { max: 1 });
-  await admin.query(`create database ${database}`);
-  const url = new URL(config.DATABASE_URL);
-  url.pathname = `/${database}`;
-  await migrate(url.toString(), { info: () => undefined });
-  db = createPool(url.toString(), { max: 4 });
+  // A database of its own: a list filled to its capacity would refuse the other suites' freezes.
+  own = await createOwnDatabase('blacklist_capacity');
+  db = createPool(own.url, { max: 4 });
   app = await buildApp(
-    { ...config, DATABASE_URL: url.toString(), TEMPORAL_TASK_QUEUE: 'test-blacklist' },
+    { ...stackConfig(), DATABASE_URL: own.url, TEMPORAL_TASK_QUEUE: 'test-blacklist' },
     pino({ level: 'error' }),
   );
 });
 afterAll(async () => {
   await app?.close();
   await db?.end();
-  // Without force: the pools above may still be closing their sockets, and a forced drop would break them.
-  for (let attempt = 1; attempt <= 50; attempt++) {
-    const dropped = await admin?.query(`drop database if exists ${database}`).then(
-      () => true,
-      () => false,
-    );
-    if (dropped !== false) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await admin?.end();
+  await own?.drop();
 });
 
 describe('blacklist at capacity (300,000 entries, the POS limit)', () => {

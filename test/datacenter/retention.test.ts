@@ -1,32 +1,24 @@
 // Retention of published outbox events, against a real PostgreSQL database of its own (so no other suite's
 // events are aged or deleted) and a warehouse process of its own (so the shared warehouse's marts never see
 // these rows).
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createPool, type Pool } from '../../core/db/pool.ts';
-import { migrate } from '../../core/db/migrate.ts';
 import { createWarehouseClient, type ClickHouseClient } from '../../core/warehouse-client.ts';
 import { pruneOutbox, relayAll, relayLag } from '../../warehouse/relay/relay.ts';
 import { pruneSwipes, recordSwipes } from '../../api/routes/swipes/store.ts';
 import { applyWarehouseSchema } from '../../warehouse/schema/apply.ts';
 import { startWarehouse, type StartedWarehouse } from '../warehouse/start-warehouse.ts';
-import { stackConfig } from '../support/env.ts';
+import { createOwnDatabase } from '../support/own-database.ts';
 
-const database = `outbox_retention_${randomBytes(4).toString('hex')}`;
-let admin: Pool;
+let own: Awaited<ReturnType<typeof createOwnDatabase>>;
 let db: Pool;
 let wh: StartedWarehouse;
 let warehouse: ClickHouseClient;
 const day = 86_400;
 
 beforeAll(async () => {
-  const config = stackConfig();
-  admin = createPool(config.DATABASE_URL, { max: 1 });
-  await admin.query(`create database ${database}`);
-  const url = new URL(config.DATABASE_URL);
-  url.pathname = `/${database}`;
-  await migrate(url.toString(), { info: () => undefined });
-  db = createPool(url.toString(), { max: 4 });
+  own = await createOwnDatabase('outbox_retention');
+  db = createPool(own.url, { max: 4 });
   wh = await startWarehouse({ systemPassword: 'retention' });
   warehouse = createWarehouseClient(new URL(wh.url).origin.replace('http://', 'http://onecard:retention@'));
   await applyWarehouseSchema(warehouse);
@@ -40,15 +32,7 @@ afterAll(async () => {
   await warehouse?.close();
   await wh?.stop();
   await db?.end();
-  for (let attempt = 1; attempt <= 50; attempt++) {
-    const dropped = await admin?.query(`drop database if exists ${database}`).then(
-      () => true,
-      () => false,
-    );
-    if (dropped !== false) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await admin?.end();
+  await own?.drop();
 });
 
 /** Swipe events written straight into the outbox, `ageDays` old; `kind` teleport is malformed. */
