@@ -15,6 +15,7 @@ import type {
 } from '../../activities/card-replacement/types.ts';
 import { cardReplacedSignal } from '../lost-card/workflow.ts';
 import { queryNames, workflowIds } from '../names.ts';
+import { smsActivityOptions } from '../activity-options.ts';
 
 export type CardReplacementPhase =
   'freezing' | 'waiting_offline' | 'transferring' | 'notifying' | 'completed';
@@ -58,15 +59,7 @@ const office = proxyActivities<CardReplacementActivities>({
     ],
   },
 });
-const sms = proxyActivities<CardReplacementActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: ['sms_refused'],
-  },
-});
+const sms = proxyActivities<CardReplacementActivities>(smsActivityOptions);
 
 /**
  * 补卡 with balance transfer: freezes the old card, waits until its offline records can no longer arrive

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { LostCardActivities, LostCardInput } from '../../activities/lost-card/types.ts';
 import { queryNames, signalNames } from '../names.ts';
+import { smsActivityOptions } from '../activity-options.ts';
 
 export interface UnfreezeCardSignal {
   operatorId: string;
@@ -73,15 +74,7 @@ const localCardOffice = proxyLocalActivities<LostCardActivities>({
 });
 /** Runs started before this change replay on the activities they began with. */
 export const freezeLocalStepsPatch = 'lost-card-freeze-as-local-steps';
-const sms = proxyActivities<LostCardActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: ['sms_refused'],
-  },
-});
+const sms = proxyActivities<LostCardActivities>(smsActivityOptions);
 
 /**
  * 挂失: freezes the card at once, publishes a priority blacklist entry, texts the parent, then waits for
