@@ -17,7 +17,7 @@ import {
   TextField,
   Typography,
 } from '@mui/material';
-import { Title, useTranslate } from 'react-admin';
+import { HttpError, Title, fetchUtils, useTranslate } from 'react-admin';
 
 /** One entry of GET /api/reports. */
 interface ReportInfo {
@@ -34,15 +34,13 @@ type Result =
 const inputType = (type: string | undefined) =>
   type === 'Date' ? 'date' : type === 'UInt16' ? 'number' : 'text';
 
-/** The API's own error message (it names the field), else the HTTP status. */
-async function errorOf(response: Response): Promise<string> {
-  try {
-    const body = (await response.json()) as { error?: { message?: string }; message?: string };
-    return body.error?.message ?? body.message ?? `HTTP ${response.status}`;
-  } catch {
-    return `HTTP ${response.status}`;
-  }
-}
+/** The API's own error message (it names the field), else what fetchJson made of the failure. */
+const messageOf = (error: unknown) =>
+  error instanceof HttpError
+    ? ((error.body as { error?: { message?: string } } | undefined)?.error?.message ??
+      `HTTP ${error.status} ${error.message}`)
+    : (error as Error).message;
+const statusOf = (error: unknown) => (error instanceof HttpError ? error.status : 0);
 
 /**
  * 报表: every report of the report API, its parameters as a form, the rows as a table, and the same
@@ -59,13 +57,10 @@ export const ReportsPage = () => {
   const [ranQuery, setRanQuery] = useState<string | undefined>();
 
   useEffect(() => {
-    fetch('/api/reports')
-      .then(async (r) => {
-        if (!r.ok) throw new Error(await errorOf(r));
-        return (await r.json()) as ReportInfo[];
-      })
-      .then(setCatalog)
-      .catch((error: Error) => setCatalogError(error.message));
+    fetchUtils
+      .fetchJson('/api/reports')
+      .then(({ json }) => setCatalog(json as ReportInfo[]))
+      .catch((error: unknown) => setCatalogError(messageOf(error)));
   }, []);
 
   const report = useMemo(() => catalog?.find((r) => r.name === name), [catalog, name]);
@@ -89,17 +84,11 @@ export const ReportsPage = () => {
     if (!report) return;
     setRunning(true);
     try {
-      const response = await fetch(`/api/reports/${report.name}?${query}`);
-      if (response.ok) {
-        const body = (await response.json()) as { rows: Array<Record<string, unknown>> };
-        setResult({ kind: 'rows', rows: body.rows });
-        setRanQuery(query);
-      } else {
-        setResult({ kind: 'error', status: response.status, message: await errorOf(response) });
-        setRanQuery(undefined);
-      }
+      const { json } = await fetchUtils.fetchJson(`/api/reports/${report.name}?${query}`);
+      setResult({ kind: 'rows', rows: (json as { rows: Array<Record<string, unknown>> }).rows });
+      setRanQuery(query);
     } catch (error) {
-      setResult({ kind: 'error', status: 0, message: (error as Error).message });
+      setResult({ kind: 'error', status: statusOf(error), message: messageOf(error) });
       setRanQuery(undefined);
     } finally {
       setRunning(false);
