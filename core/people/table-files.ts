@@ -1,4 +1,4 @@
-import ExcelJS from 'exceljs';
+import type { CellValue, Workbook } from 'exceljs';
 
 /** A people file as rows of text cells; row 1 is the header. Limits keep a bad file from eating memory. */
 export const tableLimits = {
@@ -65,23 +65,32 @@ export function toCsv(rows: readonly (readonly string[])[]): Buffer {
   return Buffer.from(`\uFEFF${rows.map((r) => r.map(quote).join(',')).join('\r\n')}\r\n`, 'utf8');
 }
 
-function cellText(value: ExcelJS.CellValue): string {
+function cellText(value: CellValue): string {
   if (value === null || value === undefined) return '';
   if (value instanceof Date) return value.toISOString().slice(0, 10);
   if (typeof value === 'object') {
     if ('richText' in value) return value.richText.map((part) => part.text).join('');
     if ('text' in value) return String(value.text);
-    if ('result' in value) return cellText(value.result as ExcelJS.CellValue);
+    if ('result' in value) return cellText(value.result as CellValue);
     return '';
   }
   return String(value);
+}
+
+/**
+ * A new exceljs workbook. exceljs adds about 20 MB to a process, and only a file import or export needs
+ * it, so it is loaded on the first of those rather than when the API starts.
+ */
+export async function newWorkbook(): Promise<Workbook> {
+  const { default: ExcelJS } = await import('exceljs');
+  return new ExcelJS.Workbook();
 }
 
 /** The first worksheet of an XLSX file as text rows. */
 export async function parseXlsx(content: Buffer): Promise<string[][]> {
   if (content.length > tableLimits.fileBytesMax)
     throw new TableFileError(`the file has ${content.length} bytes, more than ${tableLimits.fileBytesMax}`);
-  const workbook = new ExcelJS.Workbook();
+  const workbook = await newWorkbook();
   try {
     await workbook.xlsx.load(content as unknown as ArrayBuffer);
   } catch (error) {
@@ -103,7 +112,7 @@ export async function parseXlsx(content: Buffer): Promise<string[][]> {
 }
 
 export async function toXlsx(rows: readonly (readonly string[])[], sheetName: string): Promise<Buffer> {
-  const workbook = new ExcelJS.Workbook();
+  const workbook = await newWorkbook();
   const sheet = workbook.addWorksheet(sheetName);
   for (const row of rows) sheet.addRow([...row]);
   return Buffer.from(await workbook.xlsx.writeBuffer());

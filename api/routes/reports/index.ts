@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ClickHouseError } from '@clickhouse/client';
-import ExcelJS from 'exceljs';
 import { reports, type ReportDefinition } from './catalog.ts';
+import { newWorkbook } from '../../../core/people/table-files.ts';
 
 /** A report larger than this is refused with a request to narrow it, instead of exhausting memory. */
 export const reportRowsMax = 200_000;
@@ -14,7 +14,7 @@ function badRequest(reply: FastifyReply, code: string, message: string) {
 }
 
 async function toXlsx(title: string, rows: Array<Record<string, unknown>>): Promise<Buffer> {
-  const workbook = new ExcelJS.Workbook();
+  const workbook = await newWorkbook();
   const sheet = workbook.addWorksheet(title.slice(0, 31).replace(/[\\/?*[\]:]/g, ' '));
   const columns = Object.keys(rows[0] ?? {});
   sheet.columns = columns.map((key) => ({ header: key, key, width: Math.max(12, key.length + 2) }));
