@@ -337,6 +337,13 @@ try {
   console.log(
     `  canteen payable postings by lane: ${lanes.map((l) => `${l.lane}: ${l.postings}`).join(', ')}`,
   );
+  // A purchase updates its wallet, the payable lane and the card's daily spend: updates that stay on
+  // their page (HOT) write no index entries.
+  const { rows: hot } = await pool.query<{ relname: string; hot: string }>(
+    `select relname, round(100.0 * n_tup_hot_upd / greatest(n_tup_upd, 1))::text as hot
+       from pg_stat_user_tables where relname in ('accounts', 'cards') order by relname`,
+  );
+  console.log(`  HOT updates: ${hot.map((t) => `${t.relname} ${t.hot} %`).join(', ')}`);
   await pool.end();
   console.log(
     JSON.stringify({
