@@ -4,7 +4,8 @@
 //  1. an embedded PostgreSQL (system/postgres-main.ts) on a free port under var/bench/swipe (wiped);
 //  2. pgbench's built-in tpcb-like script on it (its own database, scale 10), for the same duration;
 //  3. the API process (api/main.ts) with 100k cardholders, and simulated POS terminals sending online
-//     purchases over HTTP (keep-alive), each terminal one request at a time, cards drawn at random.
+//     purchases over HTTP, each on a keep-alive connection of its own (bench/parts/keep-alive-post.ts),
+//     one request at a time, cards drawn at random.
 // pgbench is Debian's (/usr/lib/postgresql/<v>/bin/pgbench, package postgresql-<v>; `apt-get install
 // postgresql-15` ships it: stop and disable the system cluster it may start). The last line is
 // {"purchasesPerS":…,"pgbenchTps":…,"ratio":…,"p50Ms":…,"p99Ms":…,"apiRssMb":…}.
@@ -13,7 +14,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
 import { migrate } from '../core/db/migrate.ts';
@@ -23,6 +23,7 @@ import { repoRoot } from '../core/paths.ts';
 import { startPostgres } from '../system/stack.ts';
 import { startChild, pollUntil, type ManagedChild } from '../system/child.ts';
 import { freePort } from '../system/ports.ts';
+import { KeepAlivePost } from './parts/keep-alive-post.ts';
 import { cpuSecondsOfTree, machineBusySeconds, rssMb } from './parts/proc.ts';
 
 function option(name: string, fallback: number): number {
@@ -124,15 +125,18 @@ async function seed(pool: pg.Pool): Promise<void> {
   }
 }
 
-function runPgbench(pgbench: string, port: number, password: string, pgPid: number): number {
-  const env = {
+function pgbenchEnv(port: number, password: string): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     PGPASSWORD: password,
     PGHOST: '127.0.0.1',
     PGPORT: String(port),
     PGUSER: 'postgres',
   };
-  execFileSync(pgbench, ['-i', '-q', '-s', '10', 'pgbench'], { env, stdio: 'ignore' });
+}
+
+function runPgbench(pgbench: string, port: number, password: string, pgPid: number): number {
+  const env = pgbenchEnv(port, password);
   const before = { postgres: cpuSecondsOfTree(pgPid), machine: machineBusySeconds(), at: performance.now() };
   const out = execFileSync(
     pgbench,
@@ -176,37 +180,24 @@ async function drive(
   cards: string[],
   window: { start(): void; end(): void },
 ): Promise<{ ok: number; refused: number; latenciesMs: number[]; wallS: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: terminalCount });
   const latenciesMs: number[] = [];
   let ok = 0;
   let refused = 0;
   let measuring = false;
   const warmupMs = 3_000;
+  const links = await Promise.all(
+    Array.from({ length: terminalCount }, () => KeepAlivePost.connect('127.0.0.1', apiPort)),
+  );
   const send = (terminal: number, seq: number) =>
-    new Promise<number>((resolve, reject) => {
-      const body = JSON.stringify({
+    links[terminal - 1]!.post(
+      '/api/ledger/purchases',
+      JSON.stringify({
         terminalId: `BENCH-POS-${terminal}`,
         terminalSeq: seq,
         cardNo: cards[Math.floor(Math.random() * cards.length)],
         deduction: { mode: 'amount', amountFen: 100 + Math.floor(Math.random() * 1400) },
-      });
-      const request = http.request(
-        {
-          host: '127.0.0.1',
-          port: apiPort,
-          path: '/api/ledger/purchases',
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (response) => {
-          response.resume();
-          response.on('end', () => resolve(response.statusCode ?? 0));
-        },
-      );
-      request.on('error', reject);
-      request.end(body);
-    });
+      }),
+    );
   let stop = false;
   const terminals = Array.from({ length: terminalCount }, async (_, t) => {
     for (let seq = 1; !stop; seq++) {
@@ -228,7 +219,7 @@ async function drive(
   const wallS = (performance.now() - started) / 1000;
   stop = true;
   await Promise.all(terminals);
-  agent.destroy();
+  for (const link of links) link.close();
   return { ok, refused, latenciesMs, wallS };
 }
 
@@ -269,6 +260,13 @@ try {
   const cards = rows.map((r) => r.card_no);
 
   console.log(`pgbench tpcb-like, ${pgbenchClients} clients, ${seconds} s`);
+  // Each measured run starts right after a checkpoint, so that neither meets one part-way (the full-page
+  // images written after a checkpoint swung PostgreSQL's CPU per purchase by a third between runs).
+  execFileSync(pgbench, ['-i', '-q', '-s', '10', 'pgbench'], {
+    env: pgbenchEnv(pgPort, password),
+    stdio: 'ignore',
+  });
+  await pool.query('checkpoint');
   const pgbenchTps = runPgbench(pgbench, pgPort, password, postgres.pid);
 
   children.push(
@@ -299,6 +297,7 @@ try {
     ),
   );
   const apiPid = children[children.length - 1]!.pid;
+  await pool.query('checkpoint');
   console.log(`purchases: ${terminalCount} terminals, ${seconds} s after a 3 s warm-up`);
   const pgPid = children[0]!.pid;
   const cpu = { api: 0, postgres: 0, driver: 0, machine: 0 };
