@@ -9,8 +9,9 @@
 // pgbench is Debian's (/usr/lib/postgresql/<v>/bin/pgbench, package postgresql-<v>; `apt-get install
 // postgresql-15` ships it: stop and disable the system cluster it may start). The last line is
 // {"purchasesPerS":…,"pgbenchTps":…,"ratio":…,"p50Ms":…,"p99Ms":…,"apiRssMb":…}.
-// API_NODE_OPTIONS is handed to the API process as its NODE_OPTIONS, for experiments with V8's heap
-// (`--max-old-space-size=192`) or a preloaded profiler (`--import ./profiler.mjs`).
+// The API runs with the flags it has under `npm start` (apiNodeFlags). API_NODE_OPTIONS is handed to it as
+// its NODE_OPTIONS, for experiments with V8's heap (`--max-old-space-size=192`; a flag the API sets itself
+// on its command line wins) or a preloaded profiler (`--import ./profiler.mjs`).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,7 +21,7 @@ import { migrate } from '../core/db/migrate.ts';
 import { checkLedger } from '../core/ledger/check.ts';
 import { createPool } from '../core/db/pool.ts';
 import { repoRoot } from '../core/paths.ts';
-import { startPostgres } from '../system/stack.ts';
+import { apiNodeFlags, startPostgres } from '../system/stack.ts';
 import { startChild, pollUntil, type ManagedChild } from '../system/child.ts';
 import { freePort } from '../system/ports.ts';
 import { KeepAlivePost } from './parts/keep-alive-post.ts';
@@ -274,6 +275,7 @@ try {
       {
         name: 'api',
         entry: 'api/main.ts',
+        nodeFlags: apiNodeFlags,
         env: {
           ONECARD_VAR_DIR: varDir,
           DATABASE_URL: databaseUrl,

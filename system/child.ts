@@ -9,6 +9,8 @@ export interface ChildSpec {
   name: string;
   /** A TypeScript entry under the repository, run by this Node with tsx. */
   entry: string;
+  /** Node and V8 flags of this process, on its command line before the entry. */
+  nodeFlags?: readonly string[];
   env: Record<string, string>;
   /** Resolves once the component answers; rejects with a message that names what went wrong. */
   ready: (child: ManagedChild, signal: AbortSignal) => Promise<void>;
@@ -35,7 +37,7 @@ export interface ManagedChild {
  * when its parent disappears, so a killed launcher leaves no orphan behind.
  */
 export async function startChild(spec: ChildSpec, sink: LineSink): Promise<ManagedChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
+  const child = spawn(process.execPath, [...(spec.nodeFlags ?? []), '--import', 'tsx', spec.entry], {
     cwd: repoRoot,
     env: { ...process.env, ...spec.env, ONECARD_SUPERVISED: '1' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -67,6 +67,13 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
+/**
+ * The API's V8 flags. Young-generation semispaces of 8 MB instead of 16: under the swipe benchmark's
+ * load the API's scavenges come twice as often but take half as long (at most 9 ms instead of 19), the
+ * GC's share of the process stays the same, and its peak memory is 30 MB lower (264 MB).
+ */
+export const apiNodeFlags = ['--max-semi-space-size=8'] as const;
+
 const entries = {
   postgres: 'system/postgres-main.ts',
   temporal: 'system/temporal-main.ts',
@@ -260,6 +267,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         await start({
           name: 'api',
           entry: entries.api,
+          nodeFlags: apiNodeFlags,
           env: platformEnv,
           ready: async (child) => void (await child.nextMessage('ready')),
           readyTimeoutMs: 60_000,
