@@ -7,12 +7,23 @@ export type Pool = pg.Pool;
 
 export function createPool(
   databaseUrl: string,
-  options: { max?: number; application?: string; pipeline?: boolean } = {},
+  options: {
+    max?: number;
+    application?: string;
+    pipeline?: boolean;
+    /** Server settings of every connection of the pool, given when it connects. */
+    settings?: Record<string, string>;
+  } = {},
 ): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 20,
     application_name: options.application ?? 'onecard',
+    ...(options.settings && {
+      options: Object.entries(options.settings)
+        .map(([name, value]) => `-c ${name}=${value}`)
+        .join(' '),
+    }),
     connectionTimeoutMillis: 5_000,
     // pg's pipeline mode: queries given to a client before the previous one is answered go on the wire at
     // once. Only for code written for it (withPipelinedLedgerTransaction); cursors are refused there.

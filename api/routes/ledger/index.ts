@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { createPool } from '../../../core/db/pool.ts';
+import { createPurchasePool } from '../../../core/ledger/store/purchase-batch.ts';
 import { limits } from '../../../core/ledger/money.ts';
 import { PurchaseBatcher } from '../../../core/ledger/purchase/batcher.ts';
 import { executePurchases } from '../../../core/ledger/purchase/execute.ts';
@@ -17,13 +17,8 @@ declare module 'fastify' {
 /** The money core's routes, with the purchase batcher (group commit) they share. */
 export const ledgerRoutes = fp(
   async (app) => {
-    // The purchase batches' own connections, one per slot, pipelined: a batch is then two round trips
-    // (begin + read-and-lock, write + commit) instead of four.
-    const purchaseDb = createPool(app.config.DATABASE_URL, {
-      application: 'onecard-api-purchases',
-      max: limits.purchaseBatchesInFlightMax,
-      pipeline: true,
-    });
+    // The purchase batches' own connections, one per slot.
+    const purchaseDb = createPurchasePool(app.config.DATABASE_URL, limits.purchaseBatchesInFlightMax);
     app.addHook('onClose', async () => purchaseDb.end());
     app.decorate(
       'purchases',

@@ -109,7 +109,8 @@ export async function executePurchases(
 ): Promise<LedgerAnswer[]> {
   const clock = startBatchClock(commands.length);
   // Pipelined: `begin` travels with the read-and-lock statement and `commit` with the write, so on the
-  // API's pipelined pool a batch is two round trips.
+  // API's purchase pool (createPurchasePool) a batch is two round trips, of statements prepared once per
+  // connection.
   return withPipelinedLedgerTransaction(pool, async (client, tx) => {
     clock.lap('connect+begin');
     const { terminals, cards, book, pins, fresh, firstIndexOfKey, answers } = await readBatch(
@@ -198,16 +199,20 @@ export async function executePurchases(
 
     clock.lap('decide');
     const storedNow = await tx.commitWith(() =>
-      writeLedger(client, {
-        transactions,
-        balances: book.changed(),
-        requests,
-        cardSpends: [...spentCards].map((card) => ({
-          cardNo: card.cardNo,
-          spentOn: card.spentOn!,
-          spentFen: card.spentFen,
-        })),
-      }),
+      writeLedger(
+        client,
+        {
+          transactions,
+          balances: book.changed(),
+          requests,
+          cardSpends: [...spentCards].map((card) => ({
+            cardNo: card.cardNo,
+            spentOn: card.spentOn!,
+            spentFen: card.spentFen,
+          })),
+        },
+        { prepared: true },
+      ),
     );
     clock.lap('write+commit');
     fresh.forEach((index) => {

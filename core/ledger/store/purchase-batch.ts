@@ -3,6 +3,7 @@ import type { StoredRequest } from '../idempotency.ts';
 import type { MealPeriod } from '../calendar.ts';
 import type { CardState, TerminalState } from '../purchase/types.ts';
 import type { SpendableWallet } from '../subjects.ts';
+import { createPool, type Pool } from '../../db/pool.ts';
 import type { Client } from './unit-of-work.ts';
 
 /*
@@ -10,6 +11,22 @@ import type { Client } from './unit-of-work.ts';
  * wake-up of the database backend and of the API, and a batch holds the merchant's payable row for
  * part of them. Amounts travel as text inside JSON, so bigint stays exact.
  */
+
+/**
+ * The purchase batches' own connections, pipelined: a batch is then two round trips (begin + read-and-lock,
+ * write + commit) instead of four. Every statement they run finds its rows by key, so sequential scans are
+ * off: a connection keeps the plan it made of a named statement after its first few batches, and on a young
+ * system, whose ledger tables were a few pages then, that plan went on scanning them whole as they grew (a
+ * stored-answer lookup of 17 keys took 20 ms at 50,000 requests instead of 0.1 ms).
+ */
+export function createPurchasePool(databaseUrl: string, connections: number): Pool {
+  return createPool(databaseUrl, {
+    application: 'onecard-api-purchases',
+    max: connections,
+    pipeline: true,
+    settings: { enable_seqscan: 'off' },
+  });
+}
 
 const big = (value: string | null | undefined): bigint | null =>
   value === null || value === undefined ? null : BigInt(value);
@@ -80,29 +97,10 @@ export async function readRequestsAndTerminals(
 }
 
 /**
- * The whole read side of a batch in one statement: the stored answers of its request keys, its
- * terminals, then its cards locked (in card_no order) and then their main and subsidy wallets and the
- * terminals' payable accounts locked (in account_id order): the order every writer uses. The CTEs are
- * materialized and each lock CTE reads the one before it, so every card is locked before any account.
- * Reading the requests and terminals here rather than in a round trip of their own changes nothing
- * under READ COMMITTED: a plain read takes no lock and each statement sees what was committed before it.
+ * The read-and-lock statement: $1 the request keys, $2 the card numbers (sorted), $3 the terminal ids,
+ * $4 the payable lane.
  */
-export async function readAndLockBatch(
-  client: Client,
-  requestKeys: readonly string[],
-  cardNos: readonly string[],
-  terminalIds: readonly string[],
-  payableLane: number,
-): Promise<{
-  stored: Map<string, StoredRequest>;
-  terminals: Map<string, TerminalState>;
-  cards: Map<string, CardState>;
-  accounts: LockedAccount[];
-}> {
-  // Named, like the write: parsed once per connection, and planned once after a few runs.
-  const { rows } = await client.query<Row>({
-    name: 'purchase-read-and-lock',
-    text: `with batch_terminals as materialized (
+export const readAndLockText = `with batch_terminals as materialized (
        select t.*, ${terminalJson('$4::smallint')} as row
          from terminals t left join merchants m on m.merchant_id = t.merchant_id
         where t.terminal_id = any($3::text[])
@@ -142,7 +140,33 @@ export async function readAndLockBatch(
      select 'a', json_build_object('accountId', la.account_id::text, 'normalSign', la.normal_sign,
               'balanceFen', la.balance_fen::text, 'floorFen', la.floor_fen::text,
               'cardholderId', la.cardholder_id::text, 'walletKind', la.wallet_kind)
-       from locked_accounts la`,
+
+       from locked_accounts la`;
+
+/**
+ * The whole read side of a batch in one statement: the stored answers of its request keys, its
+ * terminals, then its cards locked (in card_no order) and then their main and subsidy wallets and the
+ * terminals' payable accounts locked (in account_id order): the order every writer uses. The CTEs are
+ * materialized and each lock CTE reads the one before it, so every card is locked before any account.
+ * Reading the requests and terminals here rather than in a round trip of their own changes nothing
+ * under READ COMMITTED: a plain read takes no lock and each statement sees what was committed before it.
+ */
+export async function readAndLockBatch(
+  client: Client,
+  requestKeys: readonly string[],
+  cardNos: readonly string[],
+  terminalIds: readonly string[],
+  payableLane: number,
+): Promise<{
+  stored: Map<string, StoredRequest>;
+  terminals: Map<string, TerminalState>;
+  cards: Map<string, CardState>;
+  accounts: LockedAccount[];
+}> {
+  // Named, like the write: parsed once per connection, and planned once after a few runs.
+  const { rows } = await client.query<Row>({
+    name: 'purchase-read-and-lock',
+    text: readAndLockText,
     values: [[...new Set(requestKeys)], [...new Set(cardNos)].sort(), [...new Set(terminalIds)], payableLane],
   });
   const stored = new Map<string, StoredRequest>();

@@ -54,6 +54,49 @@ export interface LedgerWrite {
 const s = (value: bigint | null | undefined) =>
   value === null || value === undefined ? null : value.toString();
 
+/** The ledger write: $1 transactions, $2 postings, $3 balances, $4 daily spends, $5 requests, as JSON. */
+export const ledgerWriteText = `with input as materialized (
+       select * from json_to_recordset($1::json) as t(request_key text, kind text, amount_fen bigint,
+         original_transaction_id bigint, card_no text, terminal_id text, merchant_id text, meal_period text,
+         business_date date, detail jsonb, topic text, aggregate_key text, payload jsonb)
+     ), tx as (
+       insert into ledger_transactions (request_key, kind, amount_fen, original_transaction_id, card_no, terminal_id,
+                                        merchant_id, meal_period, business_date, detail)
+       select request_key, kind, amount_fen, original_transaction_id, card_no, terminal_id, merchant_id, meal_period,
+              business_date, detail
+         from input
+       returning transaction_id, request_key
+     ), posted as (
+       insert into ledger_postings (transaction_id, account_id, amount_fen, balance_fen_after)
+       select tx.transaction_id, p.account_id, p.amount_fen, p.balance_fen_after
+         from json_to_recordset($2::json) as p(request_key text, account_id bigint, amount_fen bigint, balance_fen_after bigint)
+         join tx using (request_key)
+     ), new_balances as materialized (
+       select * from json_to_recordset($3::json) as b(account_id bigint, balance_fen bigint)
+     ), balances as (
+       update accounts a set balance_fen = b.balance_fen
+         from new_balances b
+        where a.account_id = b.account_id and a.account_id = any(array(select account_id from new_balances))
+     ), new_spends as materialized (
+       select * from json_to_recordset($4::json) as d(card_no text, spent_on date, spent_fen bigint)
+     ), spends as (
+       update cards c set spent_on = d.spent_on, spent_fen = d.spent_fen
+         from new_spends d
+        where c.card_no = d.card_no and c.card_no = any(array(select card_no from new_spends))
+     ), events as (
+       insert into outbox (topic, aggregate_key, payload)
+       select e.topic, e.aggregate_key, e.payload || jsonb_build_object('transactionId', tx.transaction_id)
+         from input e join tx using (request_key)
+     )
+     insert into ledger_requests (request_key, kind, fingerprint, amount_fen, outcome, transaction_id, response)
+     select r.request_key, r.kind, r.fingerprint, r.amount_fen, r.outcome, tx.transaction_id,
+            case when tx.transaction_id is null then r.response
+                 else r.response || jsonb_build_object('transactionId', tx.transaction_id) end
+       from json_to_recordset($5::json)
+              as r(request_key text, kind text, fingerprint text, amount_fen bigint, outcome text, response jsonb)
+       left join tx using (request_key)
+     returning request_key, response`;
+
 /**
  * Stores a whole batch in one statement: transactions, their postings, the new balances, daily spending,
  * outbox events and request answers. One round trip however large the batch, so a batch of purchases
@@ -62,6 +105,7 @@ const s = (value: bigint | null | undefined) =>
 export async function writeLedger(
   client: Client,
   write: LedgerWrite,
+  options: { prepared?: boolean } = {},
 ): Promise<Map<string, Record<string, unknown>>> {
   const { transactions, balances, requests } = write;
   const spends = write.cardSpends ?? [];
@@ -111,51 +155,13 @@ export async function writeLedger(
       response: r.response,
     })),
   };
-  // Named: each connection parses it once and, after a few runs, keeps one plan for it (its inputs are
-  // documents, so one plan fits every batch size) instead of parsing and planning it for every batch.
+  // Prepared (the purchase batches, on connections that plan by key: createPurchasePool): each connection
+  // parses it once and, after a few runs, keeps one plan for it (its inputs are documents, so one plan fits
+  // every batch size). Elsewhere it is planned for each write with the tables as they are then: a plan kept
+  // from a young system's first writes would scan accounts and cards whole as they grow.
   const { rows } = await client.query<{ request_key: string; response: Record<string, unknown> }>({
-    name: 'ledger-write',
-    text: `with input as materialized (
-       select * from json_to_recordset($1::json) as t(request_key text, kind text, amount_fen bigint,
-         original_transaction_id bigint, card_no text, terminal_id text, merchant_id text, meal_period text,
-         business_date date, detail jsonb, topic text, aggregate_key text, payload jsonb)
-     ), tx as (
-       insert into ledger_transactions (request_key, kind, amount_fen, original_transaction_id, card_no, terminal_id,
-                                        merchant_id, meal_period, business_date, detail)
-       select request_key, kind, amount_fen, original_transaction_id, card_no, terminal_id, merchant_id, meal_period,
-              business_date, detail
-         from input
-       returning transaction_id, request_key
-     ), posted as (
-       insert into ledger_postings (transaction_id, account_id, amount_fen, balance_fen_after)
-       select tx.transaction_id, p.account_id, p.amount_fen, p.balance_fen_after
-         from json_to_recordset($2::json) as p(request_key text, account_id bigint, amount_fen bigint, balance_fen_after bigint)
-         join tx using (request_key)
-     ), new_balances as materialized (
-       select * from json_to_recordset($3::json) as b(account_id bigint, balance_fen bigint)
-     ), balances as (
-       update accounts a set balance_fen = b.balance_fen
-         from new_balances b
-        where a.account_id = b.account_id and a.account_id = any(array(select account_id from new_balances))
-     ), new_spends as materialized (
-       select * from json_to_recordset($4::json) as d(card_no text, spent_on date, spent_fen bigint)
-     ), spends as (
-       update cards c set spent_on = d.spent_on, spent_fen = d.spent_fen
-         from new_spends d
-        where c.card_no = d.card_no and c.card_no = any(array(select card_no from new_spends))
-     ), events as (
-       insert into outbox (topic, aggregate_key, payload)
-       select e.topic, e.aggregate_key, e.payload || jsonb_build_object('transactionId', tx.transaction_id)
-         from input e join tx using (request_key)
-     )
-     insert into ledger_requests (request_key, kind, fingerprint, amount_fen, outcome, transaction_id, response)
-     select r.request_key, r.kind, r.fingerprint, r.amount_fen, r.outcome, tx.transaction_id,
-            case when tx.transaction_id is null then r.response
-                 else r.response || jsonb_build_object('transactionId', tx.transaction_id) end
-       from json_to_recordset($5::json)
-              as r(request_key text, kind text, fingerprint text, amount_fen bigint, outcome text, response jsonb)
-       left join tx using (request_key)
-     returning request_key, response`,
+    ...(options.prepared && { name: 'ledger-write' }),
+    text: ledgerWriteText,
     values: [
       JSON.stringify(rowsOf.transactions),
       JSON.stringify(rowsOf.postings),

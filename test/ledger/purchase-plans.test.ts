@@ -1,0 +1,59 @@
+// The purchase path's named statements keep the plan a connection makes of them after its first batches. On a
+// young system those batches meet ledger tables of a few pages, where a scan of the whole table is the
+// cheapest plan, and the plan then scans them whole as they grow. The purchase pool's connections must plan
+// every lookup by key whatever the tables' size; a database of this suite's own holds such a young ledger.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createPool, type Pool } from '../../core/db/pool.ts';
+import { createPurchasePool, readAndLockText } from '../../core/ledger/store/purchase-batch.ts';
+import { ledgerWriteText } from '../../core/ledger/store/write.ts';
+import { createOwnDatabase } from '../support/own-database.ts';
+
+let own: Awaited<ReturnType<typeof createOwnDatabase>>;
+let purchasePool: Pool;
+let plainPool: Pool;
+
+beforeAll(async () => {
+  own = await createOwnDatabase('purchase_plans');
+  plainPool = createPool(own.url, { max: 1 });
+  // The first answers of a young system: a hundred stored requests, and statistics that know it.
+  await plainPool.query(
+    `insert into ledger_requests (request_key, kind, fingerprint, outcome, response)
+     select 'pos:T' || g || ':1', 'purchase', 'f', 'ok', '{}' from generate_series(1, 100) g`,
+  );
+  await plainPool.query('analyze ledger_requests');
+  purchasePool = createPurchasePool(own.url, 1);
+});
+afterAll(async () => {
+  await purchasePool?.end();
+  await plainPool?.end();
+  await own?.drop();
+});
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every table the generic plan of `statement` scans whole, on a connection of `pool`. */
+async function tablesScannedWhole(pool: Pool, statement: string): Promise<string[]> {
+  const { rows } = await pool.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+    `explain (generic_plan, format json) ${statement}`,
+  );
+  const scanned: string[] = [];
+  const walk = (node: PlanNode) => {
+    if (node['Node Type'] === 'Seq Scan' && node['Relation Name']) scanned.push(node['Relation Name']);
+    node.Plans?.forEach(walk);
+  };
+  walk(rows[0]!['QUERY PLAN'][0]!.Plan);
+  return scanned.sort();
+}
+
+test('with default settings, the read of a young ledger scans its stored requests whole', async () => {
+  expect(await tablesScannedWhole(plainPool, readAndLockText)).toContain('ledger_requests');
+});
+
+test('on the purchase connections, the read and the write find every row by key', async () => {
+  expect(await tablesScannedWhole(purchasePool, readAndLockText)).toEqual([]);
+  expect(await tablesScannedWhole(purchasePool, ledgerWriteText)).toEqual([]);
+});
