@@ -11,6 +11,8 @@ import net from 'node:net';
 export class KeepAlivePost {
   private received: Buffer = Buffer.alloc(0);
   private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | undefined;
+  /** Why the connection is gone, once it is: every later request is refused with it at once. */
+  private broken: Error | undefined;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -34,12 +36,14 @@ export class KeepAlivePost {
 
   /** Sends the JSON body to `path` and resolves with the answer's status once its body has arrived. */
   post(path: string, json: string): Promise<number> {
+    if (this.broken) return Promise.reject(this.broken);
     if (this.waiting) return Promise.reject(new Error('one request at a time on a connection'));
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.socket.write(
         `POST ${path} HTTP/1.1\r\nHost: ${this.host}\r\nContent-Type: application/json\r\n` +
           `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+        (error) => error && this.fail(error),
       );
     });
   }
@@ -53,9 +57,10 @@ export class KeepAlivePost {
     const headEnd = this.received.indexOf('\r\n\r\n');
     if (headEnd < 0) return;
     const head = this.received.toString('latin1', 0, headEnd);
-    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    const length = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
     if (!head.startsWith('HTTP/1.1 ') || !length) {
       this.fail(new Error(`an answer without a status line or Content-Length: ${head.slice(0, 200)}`));
+      this.socket.destroy();
       return;
     }
     const end = headEnd + 4 + Number(length[1]);
@@ -67,6 +72,7 @@ export class KeepAlivePost {
   }
 
   private fail(error: Error): void {
+    this.broken ??= error;
     const waiting = this.waiting;
     this.waiting = undefined;
     waiting?.reject(error);
