@@ -224,6 +224,20 @@ async function drive(
   return { ok, refused, latenciesMs, wallS };
 }
 
+/**
+ * Updates of the rows a purchase changes (its wallet, the payable lane, the card's daily spend), and how
+ * many were HOT: an update that stays on its page writes no index entry.
+ */
+async function updateCounts(pool: pg.Pool): Promise<Record<string, { updates: number; hot: number }>> {
+  // The API's backends report their counts when idle, at most a second late.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const { rows } = await pool.query<{ relname: string; updates: number; hot: number }>(
+    `select relname, n_tup_upd::int as updates, n_tup_hot_upd::int as hot
+       from pg_stat_user_tables where relname in ('accounts', 'cards') order by relname`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.relname, { updates: r.updates, hot: r.hot }]));
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
@@ -310,6 +324,7 @@ try {
     machine: machineBusySeconds(),
   });
   let first = sample();
+  const hotBefore = await updateCounts(pool);
   const run = await drive(apiPort, cards, {
     start: () => void (first = sample()),
     end: () => {
@@ -338,13 +353,16 @@ try {
   console.log(
     `  canteen payable postings by lane: ${lanes.map((l) => `${l.lane}: ${l.postings}`).join(', ')}`,
   );
-  // A purchase updates its wallet, the payable lane and the card's daily spend: updates that stay on
-  // their page (HOT) write no index entries.
-  const { rows: hot } = await pool.query<{ relname: string; hot: string }>(
-    `select relname, round(100.0 * n_tup_hot_upd / greatest(n_tup_upd, 1))::text as hot
-       from pg_stat_user_tables where relname in ('accounts', 'cards') order by relname`,
+  const hotAfter = await updateCounts(pool);
+  console.log(
+    `  HOT updates during the purchases: ${Object.entries(hotAfter)
+      .map(([table, after]) => {
+        const updates = after.updates - (hotBefore[table]?.updates ?? 0);
+        const hot = after.hot - (hotBefore[table]?.hot ?? 0);
+        return `${table} ${Math.round((100 * hot) / Math.max(1, updates))} % of ${updates}`;
+      })
+      .join(', ')}`,
   );
-  console.log(`  HOT updates: ${hot.map((t) => `${t.relname} ${t.hot} %`).join(', ')}`);
   await pool.end();
   console.log(
     JSON.stringify({
