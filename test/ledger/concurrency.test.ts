@@ -4,18 +4,23 @@ import pino from 'pino';
 import { buildApp } from '../../api/app.ts';
 import { checkLedger } from '../../core/ledger/check.ts';
 import { executePurchases } from '../../core/ledger/purchase/execute.ts';
+import { createPurchasePool, type PurchasePool } from '../../core/ledger/store/purchase-batch.ts';
 import { stackConfig } from '../support/env.ts';
 import { createCards, createSchool, fund, walletBalances, type School } from './fixture.ts';
 
 let app: FastifyInstance;
 let school: School;
+/** Connections like the API's purchase batches', as many as the racing transactions can use. */
+let purchaseDb: PurchasePool;
 
 beforeAll(async () => {
   app = await buildApp(stackConfig(), pino({ level: 'warn' }));
   await app.ready();
   school = await createSchool(app.db);
+  purchaseDb = createPurchasePool(stackConfig().DATABASE_URL, 20);
 });
 afterAll(async () => {
+  await purchaseDb?.end();
   await app?.close();
 });
 
@@ -43,7 +48,7 @@ test('50 simultaneous purchases on one wallet, each in its own database transact
   await fund(app.db, school, [card!], 1_000n);
   const answers = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
-      executePurchases(app.db, [
+      executePurchases(purchaseDb, [
         {
           requestKey: `pos:${school.pos}:${20_000 + i}`,
           terminalId: school.pos,
@@ -69,7 +74,7 @@ test('50 simultaneous purchases on one wallet over the eight payable lanes never
   const answers = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
       executePurchases(
-        app.db,
+        purchaseDb,
         [
           {
             requestKey: `pos:${school.pos}:${25_000 + i}`,

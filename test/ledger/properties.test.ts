@@ -16,6 +16,7 @@ import { subsidyIssueCommand } from '../../core/ledger/operations/subsidy.ts';
 import { topUpCommand } from '../../core/ledger/operations/top-up.ts';
 import { transferCommand } from '../../core/ledger/operations/transfer.ts';
 import { executePurchases, type LedgerAnswer } from '../../core/ledger/purchase/execute.ts';
+import { createPurchasePool, type PurchasePool } from '../../core/ledger/store/purchase-batch.ts';
 import { isRefusalCode } from '../../core/ledger/outcomes.ts';
 import { stackConfig } from '../support/env.ts';
 import {
@@ -31,15 +32,18 @@ const cardsPerRun = 3;
 const dailyMaxFen = 6000;
 
 let pool: Pool;
+let purchaseDb: PurchasePool;
 let school: School;
 let category: number;
 
 beforeAll(async () => {
   pool = createPool(stackConfig().DATABASE_URL, { max: 4, application: 'ledger-properties' });
+  purchaseDb = createPurchasePool(stackConfig().DATABASE_URL, 2);
   school = await createSchool(pool);
   category = await createCategory(pool, { perTxLimitFen: 2500, dailyLimitFen: 5000, dailyMaxFen });
 });
 afterAll(async () => {
+  await purchaseDb?.end();
   await pool?.end();
 });
 
@@ -94,7 +98,7 @@ async function apply(run: Run, op: Operation): Promise<LedgerAnswer> {
         topUpCommand({ ...base, cardNo: run.cards[op.card]!, amountFen: BigInt(op.amount), method: 'cash' }),
       );
     case 'purchase': {
-      const [answer] = await executePurchases(pool, [
+      const [answer] = await executePurchases(purchaseDb, [
         {
           requestKey: `pos:${school.pos}:${key}`,
           terminalId: school.pos,

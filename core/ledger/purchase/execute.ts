@@ -1,10 +1,9 @@
-import type { Pool } from '../../db/pool.ts';
 import { Book } from '../book.ts';
 import { compareWithStored, fingerprint, type StoredRequest } from '../idempotency.ts';
 import { fenToJson } from '../money.ts';
 import { refusalMessages } from '../outcomes.ts';
 import { pinMatches } from '../pin.ts';
-import { readAndLockBatch, readRequestsAndTerminals } from '../store/purchase-batch.ts';
+import { readAndLockBatch, readRequestsAndTerminals, type PurchasePool } from '../store/purchase-batch.ts';
 import { loadMenuPrices, lockCards } from '../store/purchase-state.ts';
 import { lockAccounts, withPipelinedLedgerTransaction, type Client } from '../store/unit-of-work.ts';
 import { writeLedger, type PlannedTransaction, type RequestRecord } from '../store/write.ts';
@@ -103,7 +102,7 @@ async function readBatch(client: Client, commands: readonly PurchaseCommand[], p
  * at the same time on different lanes never wait for each other's payable row.
  */
 export async function executePurchases(
-  pool: Pool,
+  pool: PurchasePool,
   commands: readonly PurchaseCommand[],
   payableLane = 0,
 ): Promise<LedgerAnswer[]> {

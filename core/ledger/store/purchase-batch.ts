@@ -12,20 +12,25 @@ import type { Client } from './unit-of-work.ts';
  * part of them. Amounts travel as text inside JSON, so bigint stays exact.
  */
 
+/** A pool of createPurchasePool's: the purchase path prepares its statements on these connections only. */
+export type PurchasePool = Pool & { readonly plansByKey: true };
+
 /**
  * The purchase batches' own connections, pipelined: a batch is then two round trips (begin + read-and-lock,
  * write + commit) instead of four. Every statement they run finds its rows by key, so sequential scans are
- * off: a connection keeps the plan it made of a named statement after its first few batches, and on a young
- * system, whose ledger tables were a few pages then, that plan went on scanning them whole as they grew (a
- * stored-answer lookup of 17 keys took 20 ms at 50,000 requests instead of 0.1 ms).
+ * off. After a statement's first five runs a connection may switch to one generic plan and keep it until a
+ * table it reads is analysed again. Made on a young system, whose ledger tables were a few pages then, that
+ * plan scanned them whole as they grew, until autovacuum got to them: a stored-answer lookup of 17 keys took
+ * 20 ms at 50,000 requests instead of 0.1 ms, and a 20 s benchmark run never met an analyze.
  */
-export function createPurchasePool(databaseUrl: string, connections: number): Pool {
-  return createPool(databaseUrl, {
+export function createPurchasePool(databaseUrl: string, connections: number): PurchasePool {
+  const pool = createPool(databaseUrl, {
     application: 'onecard-api-purchases',
     max: connections,
     pipeline: true,
     settings: { enable_seqscan: 'off' },
   });
+  return Object.assign(pool, { plansByKey: true as const });
 }
 
 const big = (value: string | null | undefined): bigint | null =>
@@ -140,7 +145,6 @@ export const readAndLockText = `with batch_terminals as materialized (
      select 'a', json_build_object('accountId', la.account_id::text, 'normalSign', la.normal_sign,
               'balanceFen', la.balance_fen::text, 'floorFen', la.floor_fen::text,
               'cardholderId', la.cardholder_id::text, 'walletKind', la.wallet_kind)
-
        from locked_accounts la`;
 
 /**
@@ -163,7 +167,7 @@ export async function readAndLockBatch(
   cards: Map<string, CardState>;
   accounts: LockedAccount[];
 }> {
-  // Named, like the write: parsed once per connection, and planned once after a few runs.
+  // Named, like the write: parsed once per connection (a PurchasePool's, which plans by key).
   const { rows } = await client.query<Row>({
     name: 'purchase-read-and-lock',
     text: readAndLockText,
