@@ -1,7 +1,7 @@
 // The database's own last line of defence behind the application's assertions: whatever writes to the
 // ledger tables, postings must balance per transaction and point at transactions and accounts that exist,
-// and a stored answer must point at a transaction that exists. Each refused statement writes nothing.
-// Every test runs in a transaction that is rolled back, so the shared database keeps none of it.
+// and a stored answer must point at a transaction that exists. A refused statement is undone whole, as every
+// statement is. Every test runs in a transaction that is rolled back, so the shared database keeps none of it.
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
 import type pg from 'pg';
 import { createPool, type Pool } from '../../core/db/pool.ts';
@@ -38,7 +38,7 @@ afterEach(async () => {
   client.release();
 });
 
-/** Runs a statement that must be refused, in a savepoint, so the test can look at what it left. */
+/** Runs a statement that must be refused, in a savepoint, so the test's transaction goes on after it. */
 async function refused(text: string, values: unknown[]): Promise<unknown> {
   await client.query('savepoint refused');
   const error = await client.query(text, values).then(
@@ -76,7 +76,6 @@ test('postings that do not sum to zero are refused', async () => {
       [tx, walletId, otherWalletId],
     ),
   ).toMatchObject({ code: 'P0002', message: `ledger assertion: transaction ${tx} does not balance` });
-  expect(await postingsOf(tx)).toBe(0);
 });
 
 test('postings of a transaction that does not exist are refused, even next to good ones', async () => {
@@ -92,7 +91,6 @@ test('postings of a transaction that does not exist are refused, even next to go
     code: '23503',
     message: `ledger assertion: postings of transaction ${missing} that does not exist`,
   });
-  expect(await postingsOf(tx)).toBe(0);
 });
 
 test('a posting on an account that does not exist is refused', async () => {
@@ -108,7 +106,6 @@ test('a posting on an account that does not exist is refused', async () => {
     code: '23503',
     message: `ledger assertion: a posting on account ${missing} that does not exist`,
   });
-  expect(await postingsOf(tx)).toBe(0);
 });
 
 test('a stored answer that points at a transaction that does not exist is refused', async () => {
@@ -124,8 +121,6 @@ test('a stored answer that points at a transaction that does not exist is refuse
     code: '23503',
     message: `ledger assertion: a request answered by transaction ${missing} that does not exist`,
   });
-  const { rows } = await client.query(`select 1 from ledger_requests where request_key = $1`, [key]);
-  expect(rows).toEqual([]);
 });
 
 test('balanced postings of transactions and accounts that exist are taken', async () => {
@@ -136,4 +131,34 @@ test('balanced postings of transactions and accounts that exist are taken', asyn
     [tx, walletId, otherWalletId],
   );
   expect(await postingsOf(tx)).toBe(2);
+});
+
+test('with both a missing transaction and a missing account, the missing transaction is named', async () => {
+  const tx = await newTransaction();
+  expect(
+    await refused(
+      `insert into ledger_postings (transaction_id, account_id, amount_fen, balance_fen_after)
+       values ($1, $2, 5, 0), ($1, $3, -5, 0), (9000000000003, 9000000000004, 1, 0), (9000000000003, $2, -1, 0)`,
+      [tx, walletId, otherWalletId],
+    ),
+  ).toMatchObject({
+    code: '23503',
+    message: 'ledger assertion: postings of transaction 9000000000003 that does not exist',
+  });
+});
+
+test('an insert of no postings and answers without a transaction are taken', async () => {
+  await client.query(
+    `insert into ledger_postings (transaction_id, account_id, amount_fen, balance_fen_after)
+     select transaction_id, account_id, amount_fen, balance_fen_after from ledger_postings where false`,
+  );
+  const tx = await newTransaction();
+  const keys = [uniqueId('guard-refused'), uniqueId('guard-answered')];
+  await client.query(
+    `insert into ledger_requests (request_key, kind, fingerprint, outcome, transaction_id, response)
+     values ($1, 'transfer', 'f', 'insufficient_balance', null, '{}'), ($2, 'transfer', 'f', 'ok', $3, '{}')`,
+    [...keys, tx],
+  );
+  const { rows } = await client.query(`select 1 from ledger_requests where request_key = any($1)`, [keys]);
+  expect(rows).toHaveLength(2);
 });
