@@ -1,4 +1,5 @@
-import type { CellValue, Workbook } from 'exceljs';
+import type { CellValue } from 'exceljs';
+import { newWorkbook } from '../xlsx.ts';
 
 /** A people file as rows of text cells; row 1 is the header. Limits keep a bad file from eating memory. */
 export const tableLimits = {
@@ -75,15 +76,6 @@ function cellText(value: CellValue): string {
     return '';
   }
   return String(value);
-}
-
-/**
- * A new exceljs workbook. exceljs adds about 20 MB to a process, and only a file import or export needs
- * it, so it is loaded on the first of those rather than when the API starts.
- */
-export async function newWorkbook(): Promise<Workbook> {
-  const { default: ExcelJS } = await import('exceljs');
-  return new ExcelJS.Workbook();
 }
 
 /** The first worksheet of an XLSX file as text rows. */

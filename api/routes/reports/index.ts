@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ClickHouseError } from '@clickhouse/client';
 import { reports, type ReportDefinition } from './catalog.ts';
-import { newWorkbook } from '../../../core/people/table-files.ts';
+import { newWorkbook } from '../../../core/xlsx.ts';
 
 /** A report larger than this is refused with a request to narrow it, instead of exhausting memory. */
 export const reportRowsMax = 200_000;
