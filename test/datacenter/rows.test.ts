@@ -1,6 +1,8 @@
 // The relay's row rules, without a database: what each event becomes, in the columns the relay sends.
 import { describe, expect, test } from 'vitest';
 import {
+  encodeRow,
+  parseInstantMs,
   routeDimension,
   routeLedger,
   routePurseReport,
@@ -128,7 +130,65 @@ describe('the columns the relay sends', () => {
       ),
     ].flatMap(rowsOf);
     expect(new Set(routed.map((r) => r.table))).toEqual(new Set(Object.keys(warehouseColumns)));
-    for (const { table, row } of routed)
+    for (const { table, row } of routed) {
       expect(Object.keys(row).sort()).toEqual([...warehouseColumns[table]].sort());
+      expect(encodeRow(table, row)).toBe(JSON.stringify(warehouseColumns[table].map((c) => row[c])));
+    }
+  });
+
+  test('a row’s line is its values as JSON in column order, whatever the strings hold', () => {
+    const row = {
+      event_id: '1',
+      entity: 'cardholders',
+      entity_key: 'tab\there "quoted" back\\slash 换行\n\u0001 \u2028',
+      changed_at: 1764554400000,
+    };
+    const line = encodeRow('dimension_changes', row);
+    expect(JSON.parse(line)).toEqual([row.event_id, row.entity, row.entity_key, row.changed_at, null]);
+    expect(line).toBe(
+      JSON.stringify(warehouseColumns.dimension_changes.map((c) => (row as Record<string, unknown>)[c])),
+    );
+    expect(line).not.toMatch(/[\n\t]/);
+  });
+});
+
+describe('instants', () => {
+  test.each([
+    '2026-12-01T14:59:43.123+00:00',
+    '2026-12-01T14:59:43.123456+08:00',
+    '2026-12-01T14:59:43Z',
+    '2026-12-01T14:59:43.1Z',
+    '2026-12-01T14:59:43.9999999Z',
+    '2026-12-01T14:59:43.999999999999999999999Z',
+    '2026-12-01T14:59:43-05:30',
+    '2024-02-29T00:00:00Z',
+    '2026-02-29T00:00:00Z',
+    '2026-04-31T00:00:00Z',
+    '2026-12-01T24:00:00Z',
+    '2026-12-01T23:60:00Z',
+    '2026-13-01T00:00:00Z',
+    '2026-12-01T14:59:43.Z',
+    '2026-12-01T14:59:43+0800',
+    '2026-12-01T14:59:43+24:00',
+    '2026-12-01 14:59:43Z',
+    '2026-12-01T14:59:43.123+00:00 ',
+    '0999-12-01T14:59:43Z',
+    'yesterday',
+    '',
+  ])('%j reads as Date.parse reads it', (text) => {
+    expect(parseInstantMs(text)).toBe(Date.parse(text));
+  });
+
+  test('any instant in either written form reads as Date.parse reads it', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Math.floor(random() * 4e12);
+      const offsetMin = Math.floor(random() * 28 * 60) - 14 * 60;
+      const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, i % 2 ? 23 : 19);
+      const zone = `${offsetMin < 0 ? '-' : '+'}${String(Math.floor(Math.abs(offsetMin) / 60)).padStart(2, '0')}:${String(Math.abs(offsetMin) % 60).padStart(2, '0')}`;
+      for (const text of [new Date(ms).toISOString(), local + zone])
+        expect(parseInstantMs(text)).toBe(Date.parse(text));
+    }
   });
 });
