@@ -233,8 +233,10 @@ describe('the outbox relay', () => {
     const before = (await relayLag(app.db)).rejected;
     const { rows } = await app.db.query<{ outbox_id: bigint }>(
       `insert into outbox (topic, aggregate_key, payload) values
-         ('swipe.recorded', $1, jsonb_build_object('terminalId', $1::text, 'terminalSeq', 1, 'cardNo', 'AB', 'kind', 'teleport', 'swipedAt', now())),
+         -- Tabs and newlines in a topic or a payload's strings: the relay reads a window as lines of tab-separated fields.
+         ('swipe.recorded', $1, jsonb_build_object('terminalId', $1::text, 'terminalSeq', 1, 'cardNo', E'A\\tB\\nC', 'kind', 'teleport', 'swipedAt', now())),
          ('nonsense.topic', $1, '{}'::jsonb),
+         (E'odd\\ttopic\\n', $1, '{}'::jsonb),
          ('ledger.purchase', $1, '{"transactionId": "999999999999"}'::jsonb),
          -- Another module's money event (any topic with a transactionId) is a ledger event, not malformed.
          ('cards.account_closed_payout', $1, jsonb_build_object('transactionId',
@@ -249,7 +251,7 @@ describe('the outbox relay', () => {
       relayAll(app.db, app.warehouse, { partition: { index: 1, count: 2 } }),
       relayAll(app.db, app.warehouse),
     ]);
-    expect(results.reduce((n, r) => n + r.rejected, 0)).toBeGreaterThanOrEqual(3);
+    expect(results.reduce((n, r) => n + r.rejected, 0)).toBeGreaterThanOrEqual(4);
     const { rows: rejects } = await app.db.query<{ reason: string }>(
       `select reason from outbox_rejects where outbox_id = any($1) order by outbox_id`,
       [rows.map((r) => r.outbox_id.toString())],
@@ -257,12 +259,13 @@ describe('the outbox relay', () => {
     expect(rejects.map((r) => r.reason)).toEqual([
       expect.stringMatching(/kind "teleport"/),
       'unknown topic nonsense.topic',
+      'unknown topic odd\ttopic\n',
       'ledger transaction 999999999999 not found',
     ]);
     expect(await swipeCount(true)).toBe(12);
     const lag = await app.inject({ method: 'GET', url: '/api/warehouse/relay' });
     expect(lag.statusCode).toBe(200);
-    expect(lag.json().rejected).toBeGreaterThanOrEqual(before + 3);
+    expect(lag.json().rejected).toBeGreaterThanOrEqual(before + 4);
     expect(lag.json().unpublished).toBeGreaterThanOrEqual(0);
   });
 
@@ -280,17 +283,17 @@ describe('the outbox relay', () => {
     await expect(replayDay(app.db, app.warehouse, '2026-13-45')).rejects.toThrow(/YYYY-MM-DD/);
   });
 
-  test('a loop reading ahead sends every event once, and drops a read-ahead whose cursor another relay moved', async () => {
+  test('a loop reading ahead passes every event once, and drops a read-ahead whose cursor another relay moved', async () => {
     await relayAll(app.db, app.warehouse);
     const records = Array.from({ length: 25 }, (_, i) =>
       swipe(100 + i, i % 3, i % 2 ? 'gate_out' : 'gate_in', '12:00'),
     );
     expect((await post(school.gate, records)).statusCode).toBe(200);
-    const copies = async () =>
+    const copies = async (final = '') =>
       Number(
         (
           await ch<{ n: string }>(
-            `select count() as n from onecard.swipes where terminal_id = {t:String} and terminal_seq >= 100`,
+            `select count() as n from onecard.swipes ${final} where terminal_id = {t:String} and terminal_seq >= 100`,
             { t: school.gate },
           )
         )[0]!.n,
@@ -326,7 +329,11 @@ describe('the outbox relay', () => {
       [start.tx, start.id, end.tx, end.id],
     );
     expect(passed).toBe(between[0]!.n);
-    expect(await copies()).toBe(25);
+    // The dropped read-ahead had already sent its window (at most 10 of these): those arrive twice and
+    // collapse into one.
+    expect(await copies()).toBeGreaterThanOrEqual(25);
+    expect(await copies()).toBeLessThanOrEqual(35);
+    expect(await copies('final')).toBe(25);
   });
 });
 

@@ -1,7 +1,10 @@
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import type { Pool } from '../../core/db/pool.ts';
 import {
+  encodeRow,
   routeDimension,
   routeLedger,
   routePurseReport,
@@ -142,20 +145,22 @@ async function insertRows(
   warehouse: ClickHouseClient,
   rows: Array<{ table: WarehouseTable; row: WarehouseRow }>,
 ): Promise<void> {
-  const byTable = new Map<WarehouseTable, Array<Array<string | number | undefined>>>();
+  const byTable = new Map<WarehouseTable, string[]>();
   for (const { table, row } of rows) {
-    const values = warehouseColumns[table].map((column) => row[column]);
+    const line = encodeRow(table, row);
     const list = byTable.get(table);
-    if (list) list.push(values);
-    else byTable.set(table, [values]);
+    if (list) list.push(line);
+    else byTable.set(table, [line]);
   }
-  for (const [table, values] of byTable)
-    await warehouse.insert({
-      table: `onecard.${table}`,
-      columns: [...warehouseColumns[table]],
-      values,
-      format: 'JSONCompactEachRow',
+  for (const [table, lines] of byTable) {
+    const { stream } = await warehouse.exec({
+      query: `INSERT INTO onecard.${table} (${warehouseColumns[table].join(', ')}) FORMAT JSONCompactEachRow`,
+      // One Buffer, not a string: measured a fifth faster end to end in the relay bench.
+      values: Readable.from([Buffer.from(lines.join('\n'))], { objectMode: false }),
     });
+    stream.resume();
+    await finished(stream);
+  }
 }
 
 /**
@@ -183,32 +188,48 @@ async function insertOrFindRefused(
   }
 }
 
-/** An event's time as epoch milliseconds, so no Date is built per row. */
-const createdMs = `floor(extract(epoch from o.created_at) * 1000)::float8`;
-type EventRow = { outbox_id: bigint; topic: string; payload: unknown; created_ms: number };
-type Batch = { window: WindowRow[]; events: OutboxEvent[]; routed: Map<bigint, Routed> };
-type WindowRow = {
-  outbox_id: bigint;
-  tx: string;
-  topic: string | null;
-  payload: unknown;
-  created_ms: number | null;
-};
+/**
+ * A window as one text, a line per event in the order of the window, so that `pg` decodes one value
+ * instead of a row per event (which halves the relay's CPU per batch). A line is the event's transaction id
+ * and outbox id; for this loop's events, then its time (epoch milliseconds), topic (a JSON string) and
+ * payload, tab-separated. PostgreSQL's JSON escapes every control character, so no field holds a raw tab or
+ * newline.
+ */
+const eventLines = (mine: string) => `string_agg(
+    o.tx_id::text || E'\\t' || o.outbox_id::text || case when ${mine} then E'\\t'
+      || floor(date_part('epoch', o.created_at) * 1000)::int8::text || E'\\t' || to_json(o.topic)::text
+      || E'\\t' || o.payload::text else '' end,
+    E'\\n' order by o.tx_id, o.outbox_id)`;
 
-function toEvents(rows: EventRow[]): OutboxEvent[] {
-  return rows.map((r) => ({
-    outboxId: r.outbox_id,
-    topic: r.topic,
-    payload: r.payload as Record<string, unknown>,
-    createdAtMs: r.created_ms,
-  }));
+type Window = { passed: number; end: Cursor | undefined; events: OutboxEvent[] };
+
+function parseWindow(text: string | null): Window {
+  if (!text) return { passed: 0, end: undefined, events: [] };
+  const lines = text.split('\n');
+  const events: OutboxEvent[] = [];
+  for (const line of lines) {
+    const a = line.indexOf('\t');
+    const b = line.indexOf('\t', a + 1);
+    if (b < 0) continue; // another partition's
+    const c = line.indexOf('\t', b + 1);
+    const d = line.indexOf('\t', c + 1);
+    events.push({
+      outboxId: BigInt(line.slice(a + 1, b)),
+      createdAtMs: Number(line.slice(b + 1, c)),
+      topic: JSON.parse(line.slice(c + 1, d)) as string,
+      payload: JSON.parse(line.slice(d + 1)) as Record<string, unknown>,
+    });
+  }
+  const last = lines[lines.length - 1]!;
+  const [txId, outboxId] = last.split('\t', 2) as [string, string];
+  return { passed: lines.length, end: { txId, outboxId }, events };
 }
 
+/** A window (`passed`: its events, this loop's and other partitions'; `end`: its last key), routed. */
+type Batch = Window & { routed: Map<bigint, Routed> };
+
 /** Writes routed events; returns the rejected ones (set aside by routing or refused) and the row counts. */
-async function insertRouted(
-  warehouse: ClickHouseClient,
-  routed: Map<bigint, Routed>,
-): Promise<{ rejects: Map<bigint, string>; rows: RelayBatchResult['rows'] }> {
+async function insertRouted(warehouse: ClickHouseClient, routed: Map<bigint, Routed>): Promise<Delivery> {
   const rejects = new Map<bigint, string>();
   const good: Array<{ id: bigint; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> }> = [];
   for (const [id, r] of routed) {
@@ -282,43 +303,49 @@ async function readBatch(
   windowMax: number,
   partition: Partition,
 ): Promise<Batch> {
-  const { rows } = await client.query<WindowRow>(
-    `select o.outbox_id, o.tx_id::text as tx,
-            case when o.outbox_id % $4::int8 = $5::int8 then o.topic end as topic,
-            case when o.outbox_id % $4::int8 = $5::int8 then o.payload end as payload,
-            case when o.outbox_id % $4::int8 = $5::int8 then ${createdMs} end as created_ms
-       from outbox o
-      where (o.tx_id, o.outbox_id) > ($1::xid8, $2::bigint) and o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-      order by o.tx_id, o.outbox_id limit $3`,
+  const { rows } = await client.query<{ lines: string | null }>(
+    `select ${eventLines('o.outbox_id % $4::int8 = $5::int8')} as lines from (
+       select * from outbox o
+        where (o.tx_id, o.outbox_id) > ($1::xid8, $2::bigint) and o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by o.tx_id, o.outbox_id limit $3) o`,
     [after.txId, after.outboxId, windowMax, partition.count, partition.index],
   );
-  const events = toEvents(rows.filter((r): r is WindowRow & EventRow => r.topic !== null));
-  return { window: rows, events, routed: await routeEvents(client, events) };
+  const window = parseWindow(rows[0]!.lines);
+  return { ...window, routed: await routeEvents(client, window.events) };
 }
 
+type Delivery = { rejects: Map<bigint, string>; rows: RelayBatchResult['rows'] };
+type AheadBatch = Batch & { delivery: Promise<Delivery> };
+
 /**
- * One loop's next batch, read and routed on a connection of its own while the warehouse inserts the
- * current one, so that PostgreSQL, the relay and the warehouse work at the same time. The next batch takes
- * it only if its cursor is where this read began (another relay may have moved it); a failed read is read
- * again in the batch.
+ * One loop's next batch, read, routed and sent to the warehouse on a connection of its own while the
+ * current batch is inserted, so that PostgreSQL, the relay and the warehouse work at the same time and the
+ * warehouse has the next insert in hand when it finishes the current one. The next batch takes it only if
+ * its cursor is where this read began (another relay may have moved it; what this one sent then arrives
+ * twice and collapses); a failed read is read again in the batch. The cursor moves past a window only once
+ * its insert has succeeded.
  */
 export class ReadAhead {
-  private pending: { after: Cursor; windowMax: number; batch: Promise<Batch> } | undefined;
+  private pending: { after: Cursor; windowMax: number; batch: Promise<AheadBatch> } | undefined;
 
-  start(db: Pool, after: Cursor, windowMax: number, partition: Partition): void {
+  start(db: Pool, warehouse: ClickHouseClient, after: Cursor, windowMax: number, partition: Partition): void {
     const batch = (async () => {
       const client = await db.connect();
+      let read: Batch;
       try {
-        return await readBatch(client, after, windowMax, partition);
+        read = await readBatch(client, after, windowMax, partition);
       } finally {
         client.release();
       }
+      const delivery = insertRouted(warehouse, read.routed);
+      delivery.catch(() => undefined);
+      return { ...read, delivery };
     })();
     batch.catch(() => undefined);
     this.pending = { after, windowMax, batch };
   }
 
-  async take(cursor: Cursor, windowMax: number): Promise<Batch | undefined> {
+  async take(cursor: Cursor, windowMax: number): Promise<AheadBatch | undefined> {
     const p = this.pending;
     this.pending = undefined;
     if (
@@ -350,11 +377,9 @@ export async function relayOnce(
     // A second relay on the same partition waits here, then reads the cursor this one leaves.
     const cursor = await lockCursor(client, partition);
     const windowMax = batchMax * partition.count;
-    const batch =
-      (await options.readAhead?.take(cursor, windowMax)) ??
-      (await readBatch(client, cursor, windowMax, partition));
-    const { window } = batch;
-    const end = window[window.length - 1];
+    const ahead = await options.readAhead?.take(cursor, windowMax);
+    const batch = ahead ?? (await readBatch(client, cursor, windowMax, partition));
+    const { end, passed } = batch;
     if (!end) {
       // Committed events past the cursor that a still-running older transaction keeps out of reach.
       const { rows: behind } = await client.query(
@@ -364,12 +389,11 @@ export async function relayOnce(
       await client.query('commit');
       return { relayed: 0, rejected: 0, passed: 0, waiting: behind.length > 0, rows: {} };
     }
-    // A full window means more may follow: the next batch is read while this one is inserted.
-    if (window.length === windowMax)
-      options.readAhead?.start(db, { txId: end.tx, outboxId: String(end.outbox_id) }, windowMax, partition);
+    // A full window means more may follow: the next batch is read and sent while this one is inserted.
+    if (passed === windowMax) options.readAhead?.start(db, warehouse, end, windowMax, partition);
     const { events } = batch;
     const t1 = performance.now();
-    const { rejects, rows: written } = await insertRouted(warehouse, batch.routed);
+    const { rejects, rows: written } = await (ahead?.delivery ?? insertRouted(warehouse, batch.routed));
     const t2 = performance.now();
     await options.afterInsert?.();
     if (rejects.size > 0) {
@@ -384,14 +408,14 @@ export async function relayOnce(
     }
     await client.query(
       `update outbox_cursors set tx_id = $2::xid8, outbox_id = $3, advanced_at = now() where consumer = $1`,
-      [consumerName(partition), end.tx, String(end.outbox_id)],
+      [consumerName(partition), end.txId, end.outboxId],
     );
     await client.query('commit');
     const ms = (a: number, b: number) => Math.round(b - a);
     return {
       relayed: events.length - rejects.size,
       rejected: rejects.size,
-      passed: window.length,
+      passed,
       waiting: false,
       rows: written,
       timings: { readMs: ms(t0, t1), deliverMs: ms(t1, t2), commitMs: ms(t2, performance.now()) },
@@ -548,17 +572,18 @@ export async function replayDay(
   for (;;) {
     const client = await db.connect();
     try {
-      const { rows } = await client.query<EventRow>(
-        `select o.outbox_id, o.topic, o.payload, ${createdMs} as created_ms from outbox o
-          where created_at >= $1 and created_at < $2 and outbox_id > $3 order by outbox_id limit $4`,
+      const { rows } = await client.query<{ lines: string | null }>(
+        `select ${eventLines('true')} as lines from (
+           select * from outbox o
+            where created_at >= $1 and created_at < $2 and outbox_id > $3 order by outbox_id limit $4) o`,
         [from, to, after.toString(), batchMax],
       );
-      if (rows.length === 0) break;
-      const events = toEvents(rows);
+      const { events } = parseWindow(rows[0]!.lines);
+      if (events.length === 0) break;
       const { rejects } = await deliver(client, warehouse, events);
       replayed += events.length - rejects.size;
       rejected += rejects.size;
-      after = events[events.length - 1]!.outboxId;
+      after = events.reduce((max, e) => (e.outboxId > max ? e.outboxId : max), after);
     } finally {
       client.release();
     }
