@@ -2,7 +2,9 @@
 // its last line; BENCHMARKS.md records them with the command, machine and date.
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { repoRoot } from '../core/paths.ts';
+import { relayNodeFlags } from '../system/stack.ts';
 
 const available = fs
   .readdirSync(path.join(repoRoot, 'bench'))
@@ -13,5 +15,17 @@ if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join('|')}> [options]`);
   process.exit(2);
 }
-process.argv = [process.argv[0]!, path.join(repoRoot, 'bench', `${name}.ts`), ...args];
-await import(`./${name}.ts`);
+// A benchmark that runs a component's code in its own process runs under that component's V8 flags.
+const nodeFlags: Record<string, readonly string[]> = { warehouse: relayNodeFlags };
+const flags = nodeFlags[name] ?? [];
+if (flags.every((flag) => process.execArgv.includes(flag))) {
+  process.argv = [process.argv[0]!, path.join(repoRoot, 'bench', `${name}.ts`), ...args];
+  await import(`./${name}.ts`);
+} else {
+  const bench = spawn(process.execPath, [...flags, ...process.execArgv, process.argv[1]!, name, ...args], {
+    stdio: 'inherit',
+  });
+  // Ctrl-C reaches the whole foreground group; this one waits for the benchmark's own orderly stop.
+  process.on('SIGINT', () => undefined);
+  bench.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}

@@ -3,8 +3,8 @@
 // The data center's speed, on an embedded PostgreSQL and a warehouse process of its own (var/bench/warehouse,
 // wiped first):
 //  1. ingest: `events` swipes uploaded as the API stores them (1,000 per upload, 4 uploads at a time; swipes/s
-//     printed), moved by the relay (`loops` loops, 1 as its process runs by default, each reading ahead) into
-//     the warehouse over HTTP; then the very rows the relay wrote, inserted straight into a chDB session in
+//     printed), moved by the relay (`loops` loops, 1 as its process runs by default, each reading and sending
+//     ahead, in this process under the relay process's V8 flags: see bench/run.ts) into the warehouse over HTTP; then the very rows the relay wrote, inserted straight into a chDB session in
 //     this process in the relay's format (JSONCompactEachRow, same batch size): events/s against rows/s, and
 //     the CPU of each side;
 //  2. `swipes` synthetic swipes and `purchases` purchases (with two postings each) generated inside the

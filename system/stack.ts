@@ -74,6 +74,14 @@ export interface RunningStack {
  */
 export const apiNodeFlags = ['--max-semi-space-size=8'] as const;
 
+/**
+ * The outbox relay's V8 flags. Young-generation semispaces of 64 MB instead of 16: a batch's 5,000 parsed
+ * payloads and their rows live until the batch's insert returns, so with 16 MB they were copied out of the
+ * young generation and collected again as old objects. The warehouse benchmark's relay spends a quarter
+ * less CPU per event (1.5 instead of 2.1 s per 200,000), at up to 128 MB more memory.
+ */
+export const relayNodeFlags = ['--max-semi-space-size=64'] as const;
+
 const entries = {
   postgres: 'system/postgres-main.ts',
   temporal: 'system/temporal-main.ts',
@@ -255,6 +263,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         await start({
           name: 'relay',
           entry: entries.relay,
+          nodeFlags: relayNodeFlags,
           env: platformEnv,
           ready: async (child) => void (await child.nextMessage('ready')),
           readyTimeoutMs: 60_000,
