@@ -4,9 +4,10 @@
 // wiped first):
 //  1. ingest: `events` swipes uploaded as the API stores them (1,000 per upload, 4 uploads at a time; swipes/s
 //     printed), moved by the relay (`loops` loops, 1 as its process runs by default, each reading and sending
-//     ahead, in this process under the relay process's V8 flags: see bench/run.ts) into the warehouse over HTTP; then the very rows the relay wrote, inserted straight into a chDB session in
-//     this process in the relay's format (JSONCompactEachRow, same batch size): events/s against rows/s, and
-//     the CPU of each side;
+//     ahead; in this process, under the relay process's V8 flags: see bench/run.ts) into the warehouse over
+//     HTTP; then the very rows the relay wrote, inserted straight into a chDB session in this process in the
+//     relay's format (JSONCompactEachRow, same batch size): events/s against rows/s, each the median of three
+//     runs from an empty table, and the CPU of each side;
 //  2. `swipes` synthetic swipes and `purchases` purchases (with two postings each) generated inside the
 //     warehouse (numbers()), 100 schools, 111,000 students, 30 days; then `dbt build` of every model and test;
 //  3. the report API's own queries (server-side parameters, over HTTP) for a merchant's monthly report and a
@@ -103,26 +104,36 @@ try {
     postgres: cpuSecondsOfTree(postgres.pid),
     machine: machineBusySeconds(),
   });
-  const cpuBefore = cpuNow();
-  const ingestStarted = performance.now();
-  const phases = { readMs: 0, deliverMs: 0, commitMs: 0 };
-  const loop = async (index: number) => {
-    const readAhead = new ReadAhead();
-    for (;;) {
-      const r = await relayOnce(db, warehouse, { partition: { index, count: loops }, readAhead });
-      for (const k of ['readMs', 'deliverMs', 'commitMs'] as const) phases[k] += r.timings?.[k] ?? 0;
-      if (r.passed === 0 && !r.waiting) return;
-    }
-  };
-  await Promise.all(Array.from({ length: loops }, (_, i) => loop(i)));
-  const ingestS = seconds(ingestStarted);
-  const cpuAfter = cpuNow();
-  const cpuShare = Object.fromEntries(
-    Object.keys(cpuAfter).map((k) => {
-      const key = k as keyof typeof cpuAfter;
-      return [k, `${Math.round(((cpuAfter[key] - cpuBefore[key]) / ingestS) * 100)} %`];
-    }),
-  );
+  // Three relay runs from an empty warehouse table and no cursor, the median kept, as for the direct insert
+  // below: either side swings with the merges still going on in its engine.
+  const relayRuns: Array<{ s: number; cpuShare: Record<string, string>; phases: Record<string, number> }> =
+    [];
+  for (let run = 0; run < 3; run++) {
+    await warehouse.command({ query: 'truncate table onecard.swipes' });
+    await db.query(`delete from outbox_cursors where consumer like 'warehouse %'`);
+    const cpuBefore = cpuNow();
+    const ingestStarted = performance.now();
+    const phases = { readMs: 0, deliverMs: 0, commitMs: 0 };
+    const loop = async (index: number) => {
+      const readAhead = new ReadAhead();
+      for (;;) {
+        const r = await relayOnce(db, warehouse, { partition: { index, count: loops }, readAhead });
+        for (const k of ['readMs', 'deliverMs', 'commitMs'] as const) phases[k] += r.timings?.[k] ?? 0;
+        if (r.passed === 0 && !r.waiting) return;
+      }
+    };
+    await Promise.all(Array.from({ length: loops }, (_, i) => loop(i)));
+    const ingestS = seconds(ingestStarted);
+    const cpuAfter = cpuNow();
+    const cpuShare = Object.fromEntries(
+      Object.keys(cpuAfter).map((k) => {
+        const key = k as keyof typeof cpuAfter;
+        return [k, `${Math.round(((cpuAfter[key] - cpuBefore[key]) / ingestS) * 100)} %`];
+      }),
+    );
+    relayRuns.push({ s: ingestS, cpuShare, phases });
+  }
+  const relayRun = [...relayRuns].sort((x, y) => x.s - y.s)[1]!;
   const relayed = Number(
     (
       await (
@@ -130,13 +141,13 @@ try {
       ).json<{ n: string }>()
     )[0]!.n,
   );
-  const ingestEventsPerS = Math.round(events / ingestS);
+  const ingestEventsPerS = Math.round(events / relayRun.s);
   console.log(
-    `relay (${loops} loops): ${events} events in ${ingestS.toFixed(2)} s (${ingestEventsPerS}/s); ${relayed} rows in the warehouse; ` +
-      `time summed over loops: ${JSON.stringify(phases)}`,
+    `relay (${loops} loops): ${events} events in ${relayRuns.map((r) => r.s.toFixed(2)).join(' / ')} s, ` +
+      `median ${ingestEventsPerS}/s; ${relayed} rows in the warehouse; time summed over loops: ${JSON.stringify(relayRun.phases)}`,
   );
   console.log(
-    `  CPU (of one core) while relaying: ${JSON.stringify(cpuShare)} (machine: of 200 %, other programs too)`,
+    `  CPU (of one core) while relaying: ${JSON.stringify(relayRun.cpuShare)} (machine: of 200 %, other programs too)`,
   );
 
   // The same rows, straight into chDB in this process, in the relay's format and encoding (JSONCompactEachRow,
