@@ -15,7 +15,7 @@ import { businessDateOfMs } from '../../core/ledger/calendar.ts';
 
 const createdAtMs = Date.parse('2026-12-01T02:00:00Z');
 const event = (topic: string, payload: Record<string, unknown>): OutboxEvent => ({
-  outboxId: 42n,
+  outboxId: '42',
   topic,
   payload,
   createdAtMs,

@@ -122,9 +122,9 @@ async function readLedger(client: Client, events: OutboxEvent[]) {
 }
 
 /** Routes each event to its warehouse rows or to a reason to set it aside. */
-export async function routeEvents(client: Client, events: OutboxEvent[]): Promise<Map<bigint, Routed>> {
+export async function routeEvents(client: Client, events: OutboxEvent[]): Promise<Map<string, Routed>> {
   const ledger = await readLedger(client, events);
-  const routed = new Map<bigint, Routed>();
+  const routed = new Map<string, Routed>();
   for (const e of events) {
     let r: Routed;
     if (e.payload === null || typeof e.payload !== 'object' || Array.isArray(e.payload))
@@ -169,8 +169,8 @@ async function insertRows(
  */
 async function insertOrFindRefused(
   warehouse: ClickHouseClient,
-  events: Array<{ id: bigint; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> }>,
-): Promise<Map<bigint, string>> {
+  events: Array<{ id: string; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> }>,
+): Promise<Map<string, string>> {
   try {
     await insertRows(
       warehouse,
@@ -189,49 +189,49 @@ async function insertOrFindRefused(
 }
 
 /**
- * A window as one text, a line per event in the order of the window, so that `pg` decodes one value
- * instead of a row per event (which halves the relay's CPU per batch). A line is the event's transaction id
- * and outbox id; for this loop's events, then its time (epoch milliseconds), topic (a JSON string) and
- * payload, tab-separated. PostgreSQL's JSON escapes every control character, so no field holds a raw tab or
- * newline.
+ * A window as two texts, so that `pg` decodes two values instead of a row per event and the relay parses
+ * the payloads with one `JSON.parse`, which halves the relay's CPU per window. `keys` has a line per event
+ * in the window's order: its transaction id and outbox id, and for this loop's events its time (epoch
+ * milliseconds), tab-separated. `events` is a JSON array of this loop's topics and payloads, in turn.
  */
-const eventLines = (mine: string) => `string_agg(
-    o.tx_id::text || E'\\t' || o.outbox_id::text || case when ${mine} then E'\\t'
-      || floor(date_part('epoch', o.created_at) * 1000)::int8::text || E'\\t' || to_json(o.topic)::text
-      || E'\\t' || o.payload::text else '' end,
-    E'\\n' order by o.tx_id, o.outbox_id)`;
+const windowTexts = (mine: string) => `count(*)::int as passed,
+  string_agg(o.tx_id::text || E'\\t' || o.outbox_id::text
+      || case when ${mine} then E'\\t' || floor(date_part('epoch', o.created_at) * 1000)::int8::text else '' end,
+    E'\\n' order by o.tx_id, o.outbox_id) as keys,
+  '[' || string_agg(case when ${mine} then to_json(o.topic)::text || ',' || o.payload::text end, ','
+    order by o.tx_id, o.outbox_id) || ']' as events`;
 
+type WindowTexts = { passed: number; keys: string | null; events: string | null };
 type Window = { passed: number; end: Cursor | undefined; events: OutboxEvent[] };
 
-function parseWindow(text: string | null): Window {
-  if (!text) return { passed: 0, end: undefined, events: [] };
-  const lines = text.split('\n');
+function parseWindow({ passed, keys, events: eventsText }: WindowTexts): Window {
+  if (keys === null) return { passed: 0, end: undefined, events: [] };
+  const topicsAndPayloads = eventsText === null ? [] : (JSON.parse(eventsText) as unknown[]);
   const events: OutboxEvent[] = [];
-  for (const line of lines) {
+  for (const line of keys.split('\n')) {
     const a = line.indexOf('\t');
     const b = line.indexOf('\t', a + 1);
     if (b < 0) continue; // another partition's
-    const c = line.indexOf('\t', b + 1);
-    const d = line.indexOf('\t', c + 1);
+    const i = events.length * 2;
     events.push({
-      outboxId: BigInt(line.slice(a + 1, b)),
-      createdAtMs: Number(line.slice(b + 1, c)),
-      topic: JSON.parse(line.slice(c + 1, d)) as string,
-      payload: JSON.parse(line.slice(d + 1)) as Record<string, unknown>,
+      outboxId: line.slice(a + 1, b),
+      createdAtMs: Number(line.slice(b + 1)),
+      topic: topicsAndPayloads[i] as string,
+      payload: topicsAndPayloads[i + 1] as Record<string, unknown>,
     });
   }
-  const last = lines[lines.length - 1]!;
+  const last = keys.slice(keys.lastIndexOf('\n') + 1);
   const [txId, outboxId] = last.split('\t', 2) as [string, string];
-  return { passed: lines.length, end: { txId, outboxId }, events };
+  return { passed, end: { txId, outboxId }, events };
 }
 
 /** A window (`passed`: its events, this loop's and other partitions'; `end`: its last key), routed. */
-type Batch = Window & { routed: Map<bigint, Routed> };
+type Batch = Window & { routed: Map<string, Routed> };
 
 /** Writes routed events; returns the rejected ones (set aside by routing or refused) and the row counts. */
-async function insertRouted(warehouse: ClickHouseClient, routed: Map<bigint, Routed>): Promise<Delivery> {
-  const rejects = new Map<bigint, string>();
-  const good: Array<{ id: bigint; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> }> = [];
+async function insertRouted(warehouse: ClickHouseClient, routed: Map<string, Routed>): Promise<Delivery> {
+  const rejects = new Map<string, string>();
+  const good: Array<{ id: string; rows: Array<{ table: WarehouseTable; row: WarehouseRow }> }> = [];
   for (const [id, r] of routed) {
     if (r.ok) good.push({ id, rows: r.rows });
     else rejects.set(id, r.reason);
@@ -249,7 +249,7 @@ export async function deliver(
   client: Client,
   warehouse: ClickHouseClient,
   events: OutboxEvent[],
-): Promise<{ rejects: Map<bigint, string>; rows: RelayBatchResult['rows'] }> {
+): Promise<{ rejects: Map<string, string>; rows: RelayBatchResult['rows'] }> {
   return insertRouted(warehouse, await routeEvents(client, events));
 }
 
@@ -303,18 +303,18 @@ async function readBatch(
   windowMax: number,
   partition: Partition,
 ): Promise<Batch> {
-  const { rows } = await client.query<{ lines: string | null }>(
-    `select ${eventLines('o.outbox_id % $4::int8 = $5::int8')} as lines from (
+  const { rows } = await client.query<WindowTexts>(
+    `select ${windowTexts('o.outbox_id % $4::int8 = $5::int8')} from (
        select * from outbox o
         where (o.tx_id, o.outbox_id) > ($1::xid8, $2::bigint) and o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
         order by o.tx_id, o.outbox_id limit $3) o`,
     [after.txId, after.outboxId, windowMax, partition.count, partition.index],
   );
-  const window = parseWindow(rows[0]!.lines);
+  const window = parseWindow(rows[0]!);
   return { ...window, routed: await routeEvents(client, window.events) };
 }
 
-type Delivery = { rejects: Map<bigint, string>; rows: RelayBatchResult['rows'] };
+type Delivery = { rejects: Map<string, string>; rows: RelayBatchResult['rows'] };
 type AheadBatch = Batch & { delivery: Promise<Delivery> };
 
 /**
@@ -566,24 +566,24 @@ export async function replayDay(
   const from = new Date(Date.parse(`${day}T00:00:00+08:00`));
   const to = new Date(from.getTime() + 86_400_000);
   const batchMax = options.batchMax ?? relayLimits.batchMax;
-  let after = 0n;
+  let after = '0';
   let replayed = 0;
   let rejected = 0;
   for (;;) {
     const client = await db.connect();
     try {
-      const { rows } = await client.query<{ lines: string | null }>(
-        `select ${eventLines('true')} as lines from (
+      const { rows } = await client.query<WindowTexts & { last_id: string | null }>(
+        `select ${windowTexts('true')}, max(o.outbox_id)::text as last_id from (
            select * from outbox o
             where created_at >= $1 and created_at < $2 and outbox_id > $3 order by outbox_id limit $4) o`,
-        [from, to, after.toString(), batchMax],
+        [from, to, after, batchMax],
       );
-      const { events } = parseWindow(rows[0]!.lines);
+      const { events } = parseWindow(rows[0]!);
       if (events.length === 0) break;
       const { rejects } = await deliver(client, warehouse, events);
       replayed += events.length - rejects.size;
       rejected += rejects.size;
-      after = events.reduce((max, e) => (e.outboxId > max ? e.outboxId : max), after);
+      after = rows[0]!.last_id!;
     } finally {
       client.release();
     }
