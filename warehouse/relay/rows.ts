@@ -197,13 +197,13 @@ export function parseInstantMs(s: string): number {
   let i = 19;
   let ms = 0;
   if (s.charCodeAt(i) === 46) {
-    // Milliseconds are the first three digits; the rest are read past, as Date.parse does.
+    // Milliseconds are the first three digits. Date.parse reads longer fractions its own way, so those go to it.
     for (i++; i < n; i++) {
       const d = s.charCodeAt(i) - 48;
       if (d < 0 || d > 9) break;
       if (i < 23) ms += d * (i === 20 ? 100 : i === 21 ? 10 : 1);
     }
-    if (i === 20) return Date.parse(s);
+    if (i === 20 || i > 29) return Date.parse(s);
   }
   let offsetMin = 0;
   const zone = s.charCodeAt(i);
