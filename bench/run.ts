@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { repoRoot } from '../core/paths.ts';
-import { relayNodeFlags } from '../system/stack.ts';
+import { relayNodeFlags } from '../system/node-flags.ts';
 
 const available = fs
   .readdirSync(path.join(repoRoot, 'bench'))
@@ -22,10 +22,10 @@ if (flags.every((flag) => process.execArgv.includes(flag))) {
   process.argv = [process.argv[0]!, path.join(repoRoot, 'bench', `${name}.ts`), ...args];
   await import(`./${name}.ts`);
 } else {
-  const bench = spawn(process.execPath, [...flags, ...process.execArgv, process.argv[1]!, name, ...args], {
+  // The flags last, so that they win over any the parent had.
+  const bench = spawn(process.execPath, [...process.execArgv, ...flags, process.argv[1]!, name, ...args], {
     stdio: 'inherit',
   });
-  // Ctrl-C reaches the whole foreground group; this one waits for the benchmark's own orderly stop.
-  process.on('SIGINT', () => undefined);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => bench.kill(signal));
   bench.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

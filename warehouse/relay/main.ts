@@ -6,7 +6,7 @@
 // each cursor's lock, then goes on from where the first left it) but adds nothing. One loop by default:
 // it reads, routes and sends its next batch while the warehouse inserts the current one, which keeps all
 // three busy; a second loop (RELAY_LOOPS=2) reads every window twice and moved no more events on two cores.
-// The launcher starts it with relayNodeFlags (system/stack.ts).
+// The launcher starts it with relayNodeFlags (system/node-flags.ts).
 // Retention: every retentionEveryMs it deletes, in bounded batches, the events every consumer has passed
 // that are older than OUTBOX_RETENTION_DAYS (default 14; replay can rebuild any day younger than that),
 // and the swipes older than SWIPE_RETENTION_DAYS (default 90, at least 30) from PostgreSQL, whose only
