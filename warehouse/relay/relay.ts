@@ -312,7 +312,7 @@ async function readBatch(
 ): Promise<Batch> {
   const { rows } = await client.query<WindowTexts>(
     `select ${windowTexts('o.outbox_id % $4::int8 = $5::int8')} from (
-       select * from outbox o
+       select o.tx_id, o.outbox_id, o.created_at, o.topic, o.payload from outbox o
         where (o.tx_id, o.outbox_id) > ($1::xid8, $2::bigint) and o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
         order by o.tx_id, o.outbox_id limit $3) o`,
     [after.txId, after.outboxId, windowMax, partition.count, partition.index],
@@ -329,8 +329,8 @@ type AheadBatch = Batch & { delivery: Promise<Delivery> };
  * current batch is inserted, so that PostgreSQL, the relay and the warehouse work at the same time and the
  * warehouse has the next insert in hand when it finishes the current one. The next batch takes it only if
  * its cursor is where this read began (another relay may have moved it; what this one sent then arrives
- * twice and collapses); a failed read is read again in the batch. The cursor moves past a window only once
- * its insert has succeeded.
+ * twice and collapses); a failed read is read again in the batch, and a failed insert sent again. The
+ * cursor moves past a window only once its insert has succeeded.
  */
 export class ReadAhead {
   private pending: { after: Cursor; windowMax: number; batch: Promise<AheadBatch> } | undefined;
@@ -585,7 +585,7 @@ export async function replayDay(
     try {
       const { rows } = await client.query<WindowTexts & { last_id: string | null }>(
         `select ${windowTexts('true')}, max(o.outbox_id)::text as last_id from (
-           select * from outbox o
+           select o.tx_id, o.outbox_id, o.created_at, o.topic, o.payload from outbox o
             where created_at >= $1 and created_at < $2 and outbox_id > $3 order by outbox_id limit $4) o`,
         [from, to, after, batchMax],
       );
