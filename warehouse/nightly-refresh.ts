@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Pool } from '../core/db/pool.ts';
 import type { ClickHouseClient } from '../core/warehouse-client.ts';
 import { varPath } from '../core/paths.ts';
+import { businessDate as businessDateOf } from '../core/ledger/calendar.ts';
 import { loadLedgerDailyTotals, replayDay } from './relay/relay.ts';
 import { buildMarts } from './dbt/build-marts.ts';
 
@@ -28,7 +29,7 @@ const messageMax = 500;
 /**
  * The data centre's nightly step: the day's events replayed into the warehouse (copies collapse by event
  * id, so nothing the relay already sent is doubled), the ledger's totals of the day loaded for the money
- * check, then `dbt build`. A failed model leaves yesterday's mart in place; the answer says which and why.
+ * check once the day is over, then `dbt build`. A failed model leaves yesterday's mart in place; the answer says which and why.
  * One build at a time per database (an advisory lock), since two builds would swap the same tables.
  */
 export function createReportsRefresher(deps: {
@@ -48,7 +49,10 @@ export function createReportsRefresher(deps: {
       try {
         await lock.query(`select pg_advisory_lock(hashtext('onecard:dbt-build'))`);
         const replayed = await replayDay(deps.db, deps.warehouse, businessDate);
-        const kinds = await loadLedgerDailyTotals(deps.db, deps.warehouse, businessDate);
+        // The money check covers days that are over. An open day's totals (the launcher's first build refreshes
+        // today) would race with the purchases still being made and relayed, and fail the build for nothing.
+        const over = businessDate < businessDateOf(new Date());
+        const kinds = over ? await loadLedgerDailyTotals(deps.db, deps.warehouse, businessDate) : 0;
         const build = await buildMarts({
           clickhouseUrl: deps.clickhouseUrl,
           schema: deps.schema,

@@ -16,6 +16,7 @@ import { placeholderTac } from '../../core/ledger/offline/tac.ts';
 import { createWarehouseClient, type ClickHouseClient } from '../../core/warehouse-client.ts';
 import { applyWarehouseSchema } from '../../warehouse/schema/apply.ts';
 import { createReportsRefresher } from '../../warehouse/nightly-refresh.ts';
+import { businessDate } from '../../core/ledger/calendar.ts';
 import { workflowBundle } from '../../worker/bundle.ts';
 import { queryNames, signalNames, workflowIds, workflowTypes } from '../../workflows/names.ts';
 import type {
@@ -43,6 +44,7 @@ let reportsWarehouse: StartedWarehouse;
 let reportsClient: ClickHouseClient;
 /** The report refresher's own pool: it is made before the worker that owns the others. */
 let reportsDb: Pool;
+let reportsUrl: string;
 
 beforeAll(async () => {
   // The report refresh builds the marts on a warehouse of its own, so other suites' builds are not disturbed.
@@ -51,6 +53,7 @@ beforeAll(async () => {
     'http://',
     `http://onecard:${encodeURIComponent(reportsWarehouse.systemPassword)}@`,
   );
+  reportsUrl = url;
   reportsClient = createWarehouseClient(url);
   await applyWarehouseSchema(reportsClient);
   const config = stackConfig();
@@ -355,6 +358,26 @@ describe('daily settlement with finance approval (日结)', () => {
       journal: { totalFen: 750 },
     });
   });
+
+  test('a refresh of a day still open builds the marts and leaves that day out of the money check', async () => {
+    // The launcher's first build refreshes today: its totals would race with the purchases still coming in.
+    await department(); // its cards are topped up today
+    const today = businessDate(new Date());
+    const r = await createReportsRefresher({
+      db: reportsDb,
+      warehouse: reportsClient,
+      clickhouseUrl: reportsUrl,
+      targetPath: fs.mkdtempSync(path.join(os.tmpdir(), 'onecard-open-day-dbt-')),
+    }).refresh(today);
+    expect(r).toMatchObject({ businessDate: today, ledgerTotalsKinds: 0 });
+    expect(r.models).toBeGreaterThan(10);
+    const loaded = await reportsClient.query({
+      query: 'select count() as n from onecard.ledger_daily_totals where business_date = {d:Date}',
+      query_params: { d: today },
+      format: 'JSONEachRow',
+    });
+    expect(Number((await loaded.json<{ n: string }>())[0]!.n)).toBe(0);
+  }, 240_000);
 
   test('the nightly run starts one settlement per department, leaving one already running as it is', async () => {
     const { departmentId } = await department();
