@@ -256,7 +256,7 @@ export async function deliver(
   client: Client,
   warehouse: ClickHouseClient,
   events: OutboxEvent[],
-): Promise<{ rejects: Map<string, string>; rows: RelayBatchResult['rows'] }> {
+): Promise<Delivery> {
   return insertRouted(warehouse, await routeEvents(client, events));
 }
 

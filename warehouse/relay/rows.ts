@@ -171,12 +171,9 @@ const digitsAt = (s: string, from: number, count: number) => {
   }
   return n;
 };
+const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysInMonth = (year: number, month: number) =>
-  month === 2
-    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
-      ? 29
-      : 28
-    : 30 + ((month + (month >> 3)) & 1);
+  month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : monthDays[month - 1]!;
 
 /**
  * `Date.parse`, with a fast path for the one form PostgreSQL and `toISOString` write,
