@@ -1,7 +1,7 @@
 // The relay's row rules, without a database: what each event becomes, in the columns the relay sends.
 import { describe, expect, test } from 'vitest';
 import {
-  encodeRow,
+  encodeRows,
   parseInstantMs,
   routeDimension,
   routeLedger,
@@ -132,23 +132,25 @@ describe('the columns the relay sends', () => {
     expect(new Set(routed.map((r) => r.table))).toEqual(new Set(Object.keys(warehouseColumns)));
     for (const { table, row } of routed) {
       expect(Object.keys(row).sort()).toEqual([...warehouseColumns[table]].sort());
-      expect(encodeRow(table, row)).toBe(JSON.stringify(warehouseColumns[table].map((c) => row[c])));
+      expect(JSON.parse(`[${encodeRows(table, [row])}]`)).toEqual([
+        warehouseColumns[table].map((c) => row[c]),
+      ]);
     }
   });
 
-  test('a row’s line is its values as JSON in column order, whatever the strings hold', () => {
-    const row = {
+  test('a body is each row’s values as JSON in column order, whatever the strings hold', () => {
+    const odd = {
       event_id: '1',
       entity: 'cardholders',
       entity_key: 'tab\there "quoted" back\\slash 换行\n\u0001 \u2028',
       changed_at: 1764554400000,
     };
-    const line = encodeRow('dimension_changes', row);
-    expect(JSON.parse(line)).toEqual([row.event_id, row.entity, row.entity_key, row.changed_at, null]);
-    expect(line).toBe(
-      JSON.stringify(warehouseColumns.dimension_changes.map((c) => (row as Record<string, unknown>)[c])),
-    );
-    expect(line).not.toMatch(/[\n\t]/);
+    const body = encodeRows('dimension_changes', [odd, { ...odd, event_id: '2', changed_at: Number.NaN }]);
+    expect(JSON.parse(`[${body}]`)).toEqual([
+      ['1', odd.entity, odd.entity_key, odd.changed_at, null],
+      ['2', odd.entity, odd.entity_key, null, null],
+    ]);
+    expect(body).not.toMatch(/[\n\t]/);
   });
 });
 

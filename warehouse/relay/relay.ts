@@ -4,7 +4,7 @@ import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import type { Pool } from '../../core/db/pool.ts';
 import {
-  encodeRow,
+  encodeRows,
   routeDimension,
   routeLedger,
   routePurseReport,
@@ -145,18 +145,17 @@ async function insertRows(
   warehouse: ClickHouseClient,
   rows: Array<{ table: WarehouseTable; row: WarehouseRow }>,
 ): Promise<void> {
-  const byTable = new Map<WarehouseTable, string[]>();
+  const byTable = new Map<WarehouseTable, WarehouseRow[]>();
   for (const { table, row } of rows) {
-    const line = encodeRow(table, row);
     const list = byTable.get(table);
-    if (list) list.push(line);
-    else byTable.set(table, [line]);
+    if (list) list.push(row);
+    else byTable.set(table, [row]);
   }
-  for (const [table, lines] of byTable) {
+  for (const [table, tableRows] of byTable) {
     const { stream } = await warehouse.exec({
       query: `INSERT INTO onecard.${table} (${warehouseColumns[table].join(', ')}) FORMAT JSONCompactEachRow`,
       // One Buffer, not a string: measured a fifth faster end to end in the relay bench.
-      values: Readable.from([Buffer.from(lines.join('\n'))], { objectMode: false }),
+      values: Readable.from([Buffer.from(encodeRows(table, tableRows))], { objectMode: false }),
     });
     stream.resume();
     await finished(stream);
