@@ -379,7 +379,9 @@ export async function relayOnce(
   const client = await db.connect();
   const t0 = performance.now();
   try {
-    await client.query('begin');
+    // The cursor's commit need not wait for its WAL flush: a cursor lost in a crash only sends events again,
+    // and they collapse in the warehouse (their rejects are found again too).
+    await client.query('begin; set local synchronous_commit = off');
     // A second relay on the same partition waits here, then reads the cursor this one leaves.
     const cursor = await lockCursor(client, partition);
     const windowMax = batchMax * partition.count;
