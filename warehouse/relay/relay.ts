@@ -57,7 +57,7 @@ export interface RelayOptions {
   afterInsert?: () => Promise<void>;
   /** This loop's share of the outbox: events whose outbox_id modulo count is index. Default: all. */
   partition?: { index: number; count: number };
-  /** A loop's read-ahead: given, each full batch reads, routes and sends the next window while it is delivered. */
+  /** A loop's read-ahead: given, each full batch has the next windows read, routed and sent while it is delivered. */
   readAhead?: ReadAhead;
 }
 
@@ -324,45 +324,84 @@ type Delivery = { rejects: Map<string, string>; rows: RelayBatchResult['rows'] }
 type AheadBatch = Batch & { delivery: Promise<Delivery> };
 
 /**
- * One loop's next batch, read, routed and sent to the warehouse on a connection of its own while the
- * current batch is inserted, so that PostgreSQL, the relay and the warehouse work at the same time and the
- * warehouse has the next insert in hand when it finishes the current one. The next batch takes it only if
- * its cursor is where this read began (another relay may have moved it; what this one sent then arrives
- * twice and collapses); a failed read is read again in the batch, and a failed insert sent again. The
+ * One loop's next windows (two by default), each read, routed and sent to the warehouse on a connection of
+ * its own while the current batch is inserted, so that PostgreSQL, the relay and the warehouse work at the
+ * same time and the warehouse always has an insert in hand: with one window ahead it sat idle a tenth of
+ * the time, waiting for the relay to read the next one after a short insert. Each window is read as soon as
+ * the one before it is, up to `depth`. A batch takes the first only if its cursor is where that read began
+ * (another relay may have moved it; what this one sent then arrives twice and collapses), and the others
+ * are dropped with it; a failed read is read again in the batch, and a failed insert sent again. The
  * cursor moves past a window only once its insert has succeeded.
  */
 export class ReadAhead {
-  private pending: { after: Cursor; windowMax: number; batch: Promise<AheadBatch> } | undefined;
+  private queue: Ahead[] = [];
 
+  constructor(private readonly depth = 2) {}
+
+  /** Called with the end of the full window a batch is delivering: keeps the windows after it coming. */
   start(db: Pool, warehouse: ClickHouseClient, after: Cursor, windowMax: number, partition: Partition): void {
-    const batch = (async () => {
-      const client = await db.connect();
-      let read: Batch;
-      try {
-        read = await readBatch(client, after, windowMax, partition);
-      } finally {
-        client.release();
-      }
-      const delivery = insertRouted(warehouse, read.routed);
-      delivery.catch(() => undefined);
-      return { ...read, delivery };
-    })();
-    batch.catch(() => undefined);
-    this.pending = { after, windowMax, batch };
+    const tail = this.queue.at(-1);
+    if (!tail) this.push({ db, warehouse, windowMax, partition }, after);
+    else if (tail.read) this.follow(tail);
   }
 
   async take(cursor: Cursor, windowMax: number): Promise<AheadBatch | undefined> {
-    const p = this.pending;
-    this.pending = undefined;
+    const head = this.queue.shift();
     if (
-      !p ||
-      p.windowMax !== windowMax ||
-      p.after.txId !== cursor.txId ||
-      p.after.outboxId !== cursor.outboxId
-    )
+      !head ||
+      head.context.windowMax !== windowMax ||
+      head.after.txId !== cursor.txId ||
+      head.after.outboxId !== cursor.outboxId
+    ) {
+      this.queue = [];
       return undefined;
-    return p.batch.catch(() => undefined);
+    }
+    return head.batch.catch(() => undefined);
   }
+
+  private push(context: AheadContext, after: Cursor): void {
+    const entry: Ahead = {
+      context,
+      after,
+      batch: readAndSend(context, after, (read) => {
+        entry.read = read;
+        this.follow(entry);
+      }),
+    };
+    entry.batch.catch(() => undefined);
+    this.queue.push(entry);
+  }
+
+  /** Reads the window after a read one, if that was full, is still the last wanted, and there is room. */
+  private follow(entry: Ahead): void {
+    if (
+      entry.read!.passed === entry.context.windowMax &&
+      this.queue.at(-1) === entry &&
+      this.queue.length < this.depth
+    )
+      this.push(entry.context, entry.read!.end!);
+  }
+}
+
+type AheadContext = { db: Pool; warehouse: ClickHouseClient; windowMax: number; partition: Partition };
+type Ahead = { context: AheadContext; after: Cursor; batch: Promise<AheadBatch>; read?: Batch };
+
+async function readAndSend(
+  { db, warehouse, windowMax, partition }: AheadContext,
+  after: Cursor,
+  onRead: (read: Batch) => void,
+): Promise<AheadBatch> {
+  const client = await db.connect();
+  let read: Batch;
+  try {
+    read = await readBatch(client, after, windowMax, partition);
+  } finally {
+    client.release();
+  }
+  const delivery = insertRouted(warehouse, read.routed);
+  delivery.catch(() => undefined);
+  onRead(read);
+  return { ...read, delivery };
 }
 
 /**
