@@ -154,7 +154,7 @@ try {
   );
 
   // The same rows, straight into chDB in this process, in the relay's format and encoding (JSONCompactEachRow,
-  // instants as epoch milliseconds).
+  // rows separated by commas, instants as epoch milliseconds).
   const rowsText = await (
     await warehouse.query({
       query: `select ${warehouseColumns.swipes
@@ -179,7 +179,7 @@ try {
       await direct.insert({
         table: 'onecard.swipes',
         columns: warehouseColumns.swipes,
-        values: lines.slice(i, i + relayLimits.batchMax).join('\n'),
+        values: lines.slice(i, i + relayLimits.batchMax).join(','),
         format: 'JSONCompactEachRow',
       });
     directRuns.push({ s: seconds(started), cpuS: cpuNow().relay - cpuBefore });
