@@ -190,33 +190,32 @@ async function insertOrFindRefused(
 /**
  * A window as two texts, so that `pg` decodes two values instead of a row per event and the relay parses
  * the payloads with one `JSON.parse`: 5 ms of the relay's CPU per 5,000 events instead of 25. `keys` has a
- * line per event in the window's order: its transaction id and outbox id, and for this loop's events its
- * time (epoch milliseconds), tab-separated. `events` is a JSON array of this loop's topics and payloads, in
- * turn.
+ * line per event in the window's order: its outbox id, and for this loop's events its time (epoch
+ * milliseconds) after a tab. `events` is a JSON array of this loop's topics and payloads, in turn. The
+ * window's end is its last line's outbox id in the window's last (greatest) transaction, `end_tx`.
  */
-const windowTexts = (mine: string) => `count(*)::int as passed,
-  string_agg(o.tx_id::text || E'\\t' || o.outbox_id::text
-      || case when ${mine} then E'\\t'
+const windowTexts = (mine: string) => `count(*)::int as passed, max(o.tx_id)::text as end_tx,
+  string_agg(o.outbox_id::text
+      || case when ${mine} then E'\t'
          || (date_part('epoch', date_trunc('milliseconds', o.created_at)) * 1000)::int8::text else '' end,
-    E'\\n' order by o.tx_id, o.outbox_id) as keys,
+    E'\n' order by o.tx_id, o.outbox_id) as keys,
   '[' || string_agg(case when ${mine} then to_json(o.topic)::text || ',' || o.payload::text end, ','
     order by o.tx_id, o.outbox_id) || ']' as events`;
 
-type WindowTexts = { passed: number; keys: string | null; events: string | null };
+type WindowTexts = { passed: number; end_tx: string | null; keys: string | null; events: string | null };
 type Window = { passed: number; end: Cursor | undefined; events: OutboxEvent[] };
 
-function parseWindow({ passed, keys, events: eventsText }: WindowTexts): Window {
-  if (keys === null) return { passed: 0, end: undefined, events: [] };
+function parseWindow({ passed, end_tx: endTx, keys, events: eventsText }: WindowTexts): Window {
+  if (keys === null || endTx === null) return { passed: 0, end: undefined, events: [] };
   const topicsAndPayloads = eventsText === null ? [] : (JSON.parse(eventsText) as unknown[]);
   const events: OutboxEvent[] = [];
   for (const line of keys.split('\n')) {
-    const a = line.indexOf('\t');
-    const b = line.indexOf('\t', a + 1);
-    if (b < 0) continue; // another partition's
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue; // another partition's
     const i = events.length * 2;
     events.push({
-      outboxId: line.slice(a + 1, b),
-      createdAtMs: Number(line.slice(b + 1)),
+      outboxId: line.slice(0, tab),
+      createdAtMs: Number(line.slice(tab + 1)),
       topic: topicsAndPayloads[i] as string,
       payload: topicsAndPayloads[i + 1] as Record<string, unknown>,
     });
@@ -227,8 +226,8 @@ function parseWindow({ passed, keys, events: eventsText }: WindowTexts): Window 
       `outbox window out of step: ${events.length} keys of this loop's events, ${topicsAndPayloads.length / 2} payloads`,
     );
   const last = keys.slice(keys.lastIndexOf('\n') + 1);
-  const [txId, outboxId] = last.split('\t', 2) as [string, string];
-  return { passed, end: { txId, outboxId }, events };
+  const tab = last.indexOf('\t');
+  return { passed, end: { txId: endTx, outboxId: tab < 0 ? last : last.slice(0, tab) }, events };
 }
 
 /** A window (`passed`: its events, this loop's and other partitions'; `end`: its last key), routed. */
