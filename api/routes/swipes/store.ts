@@ -95,10 +95,10 @@ export async function recordSwipes(
        ), events as (
          insert into outbox (topic, aggregate_key, payload)
          select 'swipe.recorded', $1,
-                jsonb_build_object('terminalId', $1::text, 'terminalSeq', i.terminal_seq, 'cardNo', i.card_no, 'kind', i.kind,
-                                   'swipedAt', i.swiped_at, 'receivedAt', i.received_at,
-                                   'schoolId', (select school_id from terminals where terminal_id = $1),
-                                   'cardholderId', c.cardholder_id::text)
+                json_build_object('terminalId', $1::text, 'terminalSeq', i.terminal_seq, 'cardNo', i.card_no, 'kind', i.kind,
+                                  'swipedAt', i.swiped_at, 'receivedAt', i.received_at,
+                                  'schoolId', (select school_id from terminals where terminal_id = $1),
+                                  'cardholderId', c.cardholder_id::text)
            from inserted i left join cards c on c.card_no = i.card_no
        )
        select terminal_seq from inserted`,
