@@ -8,7 +8,14 @@ import { buildApp } from '../../api/app.ts';
 import { businessDate } from '../../core/ledger/calendar.ts';
 import { reports } from '../../api/routes/reports/catalog.ts';
 import { buildMarts } from '../../warehouse/dbt/build-marts.ts';
-import { ReadAhead, relayAll, relayLag, relayOnce, replayDay } from '../../warehouse/relay/relay.ts';
+import {
+  ReadAhead,
+  relayAll,
+  relayLag,
+  relayOnce,
+  replayDay,
+  type RelayBatchResult,
+} from '../../warehouse/relay/relay.ts';
 import { warehouseColumns } from '../../warehouse/relay/rows.ts';
 import { stackConfig } from '../support/env.ts';
 import { createCards, createSchool, fund, type School } from '../ledger/fixture.ts';
@@ -320,6 +327,9 @@ describe('the outbox relay', () => {
       const other = await relayOnce(app.db, app.warehouse, { batchMax: 10 });
       expect(other.passed).toBe(10);
       passed += first.passed + other.passed;
+      const next = await relayOnce(app.db, app.warehouse, { batchMax: 10, readAhead });
+      expect(next.fromReadAhead).toBe(false);
+      passed += next.passed;
       for (;;) {
         const r = await relayOnce(app.db, app.warehouse, { batchMax: 10, readAhead });
         passed += r.passed;
@@ -340,6 +350,31 @@ describe('the outbox relay', () => {
       expect(await copies('final')).toBe(25);
     },
   );
+
+  test('a loop alone takes every window its read-ahead read, and sends each event once', async () => {
+    await relayAll(app.db, app.warehouse);
+    const records = Array.from({ length: 55 }, (_, i) =>
+      swipe(300 + i, i % 3, i % 2 ? 'gate_out' : 'gate_in', '13:00'),
+    );
+    expect((await post(school.gate, records)).statusCode).toBe(200);
+    const readAhead = new ReadAhead(2);
+    const batches: RelayBatchResult[] = [];
+    for (;;) {
+      const r = await relayOnce(app.db, app.warehouse, { batchMax: 10, readAhead });
+      batches.push(r);
+      if (r.passed === 0 && !r.waiting) break;
+    }
+    // Each full window has the next one read ahead, and the next batch takes it: none is read twice.
+    const full = batches.filter((b) => b.passed === 10).length;
+    expect(full).toBeGreaterThanOrEqual(5);
+    expect(batches.filter((b) => b.fromReadAhead).length).toBe(full);
+    const [copies] = await ch<{ raw: number; events: number }>(
+      `select count() as raw, uniqExact(terminal_seq) as events from onecard.swipes
+        where terminal_id = {t:String} and terminal_seq between 300 and 354`,
+      { t: school.gate },
+    );
+    expect(copies).toEqual({ raw: 55, events: 55 });
+  });
 
   test('a batch the warehouse refuses whole is halved until its parts go in, and nothing is set aside', async () => {
     // 101 swipes in 101 months: more partitions than one insert may write (max_partitions_per_insert_block).

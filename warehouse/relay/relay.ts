@@ -49,6 +49,8 @@ export interface RelayBatchResult {
    * insert (which a read-ahead began earlier), moving the cursor and committing.
    */
   timings?: { readMs: number; deliverMs: number; commitMs: number };
+  /** The window was read, routed and sent ahead, while the batch before it was delivered. */
+  fromReadAhead?: boolean;
 }
 
 export interface RelayOptions {
@@ -417,8 +419,8 @@ export async function relayOnce(
   const client = await db.connect();
   const t0 = performance.now();
   try {
-    // The cursor's commit need not wait for its WAL flush: a cursor lost in a crash only sends events again,
-    // and they collapse in the warehouse (their rejects are found again too).
+    // The cursor's commit need not wait for its WAL flush: a cursor move lost in a PostgreSQL crash only
+    // means its events are sent again, and they collapse in the warehouse (their rejects are found again).
     await client.query('begin; set local synchronous_commit = off');
     // A second relay on the same partition waits here, then reads the cursor this one leaves.
     const cursor = await lockCursor(client, partition);
@@ -435,7 +437,7 @@ export async function relayOnce(
       await client.query('commit');
       return { relayed: 0, rejected: 0, passed: 0, waiting: behind.length > 0, rows: {} };
     }
-    // A full window means more may follow: the next batch is read and sent while this one is inserted.
+    // A full window means more may follow: the next windows are read and sent while this one is inserted.
     if (passed === windowMax) options.readAhead?.start(db, warehouse, end, windowMax, partition);
     const { events } = batch;
     const t1 = performance.now();
@@ -469,6 +471,7 @@ export async function relayOnce(
       waiting: false,
       rows: written,
       timings: { readMs: ms(t0, t1), deliverMs: ms(t1, t2), commitMs: ms(t2, performance.now()) },
+      fromReadAhead: ahead !== undefined,
     };
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
