@@ -3,9 +3,10 @@
 // warehouse being away must not slow workflow tasks), it scales differently (one or two loops, not many
 // task slots), and a restart of either never disturbs the other. Each loop relays its own partition of
 // the outbox (outbox_id modulo loops) from its own cursor; a second relay process is safe (it waits on
-// each cursor's lock, then goes on from where the first left it) but adds nothing. One loop by default:
-// it reads, routes and sends its next batch while the warehouse inserts the current one, which keeps all
-// three busy; a second loop (RELAY_LOOPS=2) reads every window twice and moved no more events on two cores.
+// each cursor's lock, then goes on from where the first left it) but adds nothing, and each process then
+// drops most of its read-aheads, which the warehouse receives twice. One loop by default: it reads, routes
+// and sends its next two windows while the warehouse inserts the current one, which keeps all three busy;
+// a second loop (RELAY_LOOPS=2) reads every window twice and moved no more events on two cores.
 // The launcher starts it with relayNodeFlags (system/node-flags.ts).
 // Retention: every retentionEveryMs it deletes, in bounded batches, the events every consumer has passed
 // that are older than OUTBOX_RETENTION_DAYS (default 14; replay can rebuild any day younger than that),
