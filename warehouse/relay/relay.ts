@@ -198,9 +198,9 @@ async function insertOrFindRefused(
  */
 const windowTexts = (mine: string) => `count(*)::int as passed, max(o.tx_id)::text as end_tx,
   string_agg(o.outbox_id::text
-      || case when ${mine} then E'\t'
+      || case when ${mine} then E'\\t'
          || (date_part('epoch', date_trunc('milliseconds', o.created_at)) * 1000)::int8::text else '' end,
-    E'\n' order by o.tx_id, o.outbox_id) as keys,
+    E'\\n' order by o.tx_id, o.outbox_id) as keys,
   '[' || string_agg(case when ${mine} then to_json(o.topic)::text || ',' || o.payload::text end, ','
     order by o.tx_id, o.outbox_id) || ']' as events`;
 
