@@ -29,7 +29,8 @@ const messageMax = 500;
 /**
  * The data centre's nightly step: the day's events replayed into the warehouse (copies collapse by event
  * id, so nothing the relay already sent is doubled), the ledger's totals of the day loaded for the money
- * check once the day is over, then `dbt build`. A failed model leaves yesterday's mart in place; the answer says which and why.
+ * check once the day is over, then `dbt build`. A failed model leaves yesterday's mart in place; the answer
+ * says which and why.
  * One build at a time per database (an advisory lock), since two builds would swap the same tables.
  */
 export function createReportsRefresher(deps: {

@@ -59,7 +59,10 @@ export interface RelayOptions {
   afterInsert?: () => Promise<void>;
   /** This loop's share of the outbox: events whose outbox_id modulo count is index. Default: all. */
   partition?: { index: number; count: number };
-  /** A loop's read-ahead: given, each full batch has the next windows read, routed and sent while it is delivered. */
+  /**
+   * A loop's read-ahead: given, a full batch has the next windows read, routed and sent while it is
+   * delivered.
+   */
   readAhead?: ReadAhead;
 }
 

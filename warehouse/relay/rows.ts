@@ -5,7 +5,7 @@
 import { businessDateOfMs } from '../../core/ledger/calendar.ts';
 
 export interface OutboxEvent {
-  /** The outbox id in decimal: it is only ever a key and a column value, and BigInt() of each cost a microsecond. */
+  /** The outbox id in decimal: only ever a key and a column value; BigInt() of each cost a microsecond. */
   outboxId: string;
   topic: string;
   payload: Record<string, unknown>;
@@ -186,7 +186,7 @@ export function parseInstantMs(s: string): number {
   let i = 19;
   let ms = 0;
   if (s.charCodeAt(i) === 46) {
-    // Milliseconds are the first three digits. Date.parse reads longer fractions its own way, so those go to it.
+    // Milliseconds are the first three digits; Date.parse reads longer fractions its own way, so they go to it.
     for (i++; i < n; i++) {
       const d = s.charCodeAt(i) - 48;
       if (d < 0 || d > 9) break;
