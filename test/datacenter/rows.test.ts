@@ -130,12 +130,17 @@ describe('the columns the relay sends', () => {
       ),
     ].flatMap(rowsOf);
     expect(new Set(routed.map((r) => r.table))).toEqual(new Set(Object.keys(warehouseColumns)));
-    for (const { table, row } of routed) {
+    for (const { table, row } of routed)
       expect(Object.keys(row).sort()).toEqual([...warehouseColumns[table]].sort());
-      expect(JSON.parse(`[${encodeRows(table, [row])}]`)).toEqual([
-        warehouseColumns[table].map((c) => row[c]),
-      ]);
-    }
+    // The body lists a row's values in the order of the insert's column list.
+    const swipeRow = routed.find((r) => r.table === 'swipes')!.row;
+    expect(warehouseColumns.swipes.join(',')).toBe(
+      'event_id,school_id,swipe_date,kind,terminal_id,terminal_seq,card_no,cardholder_id,swiped_at,received_at',
+    );
+    expect(encodeRows('swipes', [swipeRow])).toBe(
+      `["42","S1","2026-12-01","gate_in","S1-GATE",7,"8000000000000001","1001",` +
+        `${Date.parse('2026-11-30T23:30:00.123Z')},${Date.parse('2026-11-30T23:31:00Z')}]`,
+    );
   });
 
   test('a body is each row’s values as JSON in column order, whatever the strings hold', () => {
