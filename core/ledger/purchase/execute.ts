@@ -77,7 +77,12 @@ async function readBatch(client: Client, commands: readonly PurchaseCommand[], p
     const pins = sorted.fresh.map(() => null);
     return { ...read, ...sorted, book: new Book(read.accounts), pins };
   }
-  const { stored, terminals } = await readRequestsAndTerminals(client, requestKeys, terminalIds, payableLane);
+  const { stored, terminals, transactionIds } = await readRequestsAndTerminals(
+    client,
+    [...new Set(requestKeys)],
+    terminalIds,
+    payableLane,
+  );
   const sorted = sortOutRepeats(commands, stored);
   const freshCommands = sorted.fresh.map((index) => commands[index]!);
   const cards = await lockCards(
@@ -91,7 +96,7 @@ async function readBatch(client: Client, commands: readonly PurchaseCommand[], p
   for (const card of cards.values())
     for (const id of Object.values(card.walletAccountIds)) accountIds.add(id);
   const book = new Book(await lockAccounts(client, accountIds));
-  return { stored, terminals, cards, ...sorted, book, pins };
+  return { stored, terminals, cards, ...sorted, book, pins, transactionIds };
 }
 
 /**
@@ -112,7 +117,7 @@ export async function executePurchases(
   // connection.
   return withPipelinedLedgerTransaction(pool, async (client, tx) => {
     clock.lap('connect+begin');
-    const { terminals, cards, book, pins, fresh, firstIndexOfKey, answers } = await readBatch(
+    const { terminals, cards, book, pins, fresh, firstIndexOfKey, answers, transactionIds } = await readBatch(
       client,
       commands,
       payableLane,
@@ -159,6 +164,7 @@ export async function executePurchases(
           wallets,
         };
         transactions.push({
+          transactionId: transactionIds[transactions.length],
           requestKey: command.requestKey,
           kind: 'purchase',
           amountFen: decision.amountFen,

@@ -5,6 +5,7 @@ import type { CardState, TerminalState } from '../purchase/types.ts';
 import type { SpendableWallet } from '../subjects.ts';
 import { createPool, type Pool } from '../../db/pool.ts';
 import type { Client } from './unit-of-work.ts';
+import { reserveTransactionIdsSql } from './write.ts';
 
 /*
  * The reads of a purchase batch in two round trips instead of four: under load every round trip is a
@@ -56,7 +57,7 @@ const terminalJson = (lane: string) => `json_build_object('terminalId', t.termin
        from meal_periods p where p.scope = '*'),
     '[]'))`;
 
-type Row = { kind: 'r' | 't' | 'c' | 'a'; row: Record<string, unknown> };
+type Row = { kind: 'r' | 't' | 'c' | 'a' | 'n'; row: Record<string, unknown> };
 
 function parseRequest(row: Record<string, unknown>): StoredRequest {
   const r = row as { requestKey: string; fingerprint: string; amountFen: string | null; outcome: string };
@@ -77,33 +78,44 @@ function parseTerminal(row: Record<string, unknown>): TerminalState {
   };
 }
 
-/** Stored answers of the batch's request keys, and its terminals, in one query. */
+/**
+ * Stored answers of the batch's request keys, its terminals, and a transaction id for each of its
+ * requests, in one query.
+ */
 export async function readRequestsAndTerminals(
   client: Client,
   requestKeys: readonly string[],
   terminalIds: readonly string[],
   payableLane: number,
-): Promise<{ stored: Map<string, StoredRequest>; terminals: Map<string, TerminalState> }> {
+): Promise<{
+  stored: Map<string, StoredRequest>;
+  terminals: Map<string, TerminalState>;
+  transactionIds: bigint[];
+}> {
   const { rows } = await client.query<Row>(
     `select 'r' as kind, ${requestJson} as row from ledger_requests r where r.request_key = any($1::text[])
      union all
      select 't', ${terminalJson('$3::smallint')}
        from terminals t left join merchants m on m.merchant_id = t.merchant_id
-      where t.terminal_id = any($2::text[])`,
+      where t.terminal_id = any($2::text[])
+     union all
+     select 'n', json_build_object('ids', ${reserveTransactionIdsSql('cardinality($1::text[])')})`,
     [requestKeys, terminalIds, payableLane],
   );
   const stored = new Map<string, StoredRequest>();
   const terminals = new Map<string, TerminalState>();
+  let transactionIds: bigint[] = [];
   for (const { kind, row } of rows) {
     if (kind === 'r') stored.set(row.requestKey as string, parseRequest(row));
-    else terminals.set(row.terminalId as string, parseTerminal(row));
+    else if (kind === 't') terminals.set(row.terminalId as string, parseTerminal(row));
+    else transactionIds = (row.ids as string[]).map(BigInt);
   }
-  return { stored, terminals };
+  return { stored, terminals, transactionIds };
 }
 
 /**
- * The read-and-lock statement: $1 the request keys, $2 the card numbers (sorted), $3 the terminal ids,
- * $4 the payable lane.
+ * The read-and-lock statement: $1 the request keys (distinct), $2 the card numbers (sorted), $3 the
+ * terminal ids, $4 the payable lane.
  */
 export const readAndLockText = `with batch_terminals as materialized (
        select t.*, ${terminalJson('$4::smallint')} as row
@@ -145,12 +157,15 @@ export const readAndLockText = `with batch_terminals as materialized (
      select 'a', json_build_object('accountId', la.account_id::text, 'normalSign', la.normal_sign,
               'balanceFen', la.balance_fen::text, 'floorFen', la.floor_fen::text,
               'cardholderId', la.cardholder_id::text, 'walletKind', la.wallet_kind)
-       from locked_accounts la`;
+       from locked_accounts la
+     union all
+     select 'n', json_build_object('ids', ${reserveTransactionIdsSql('cardinality($1::text[])')})`;
 
 /**
  * The whole read side of a batch in one statement: the stored answers of its request keys, its
  * terminals, then its cards locked (in card_no order) and then their main and subsidy wallets and the
- * terminals' payable accounts locked (in account_id order): the order every writer uses. The CTEs are
+ * terminals' payable accounts locked (in account_id order): the order every writer uses. It also reserves
+ * a transaction id for each request key, so that the write needs no ids back from the database. The CTEs are
  * materialized and each lock CTE reads the one before it, so every card is locked before any account.
  * Reading the requests and terminals here rather than in a round trip of their own changes nothing
  * under READ COMMITTED: a plain read takes no lock and each statement sees what was committed before it.
@@ -166,6 +181,7 @@ export async function readAndLockBatch(
   terminals: Map<string, TerminalState>;
   cards: Map<string, CardState>;
   accounts: LockedAccount[];
+  transactionIds: bigint[];
 }> {
   // Named, like the write: parsed once per connection (a PurchasePool's, which plans by key).
   const { rows } = await client.query<Row>({
@@ -178,6 +194,7 @@ export async function readAndLockBatch(
   const cards = new Map<string, CardState>();
   const byHolder = new Map<string, CardState[]>();
   const accounts: LockedAccount[] = [];
+  let transactionIds: bigint[] = [];
   const walletsOf: Array<{ cardholderId: string; kind: string; accountId: bigint }> = [];
   for (const { kind, row } of rows) {
     if (kind === 'r') stored.set(row.requestKey as string, parseRequest(row));
@@ -206,7 +223,8 @@ export async function readAndLockBatch(
       };
       cards.set(card.cardNo, card);
       byHolder.set(c.cardholderId!, [...(byHolder.get(c.cardholderId!) ?? []), card]);
-    } else {
+    } else if (kind === 'n') transactionIds = (row.ids as string[]).map(BigInt);
+    else {
       const a = row as Record<string, string | null> & { normalSign: number };
       const accountId = BigInt(a.accountId!);
       accounts.push({
@@ -222,5 +240,5 @@ export async function readAndLockBatch(
   for (const wallet of walletsOf)
     for (const card of byHolder.get(wallet.cardholderId) ?? [])
       card.walletAccountIds[wallet.kind as SpendableWallet] = wallet.accountId;
-  return { stored, terminals, cards, accounts };
+  return { stored, terminals, cards, accounts, transactionIds };
 }

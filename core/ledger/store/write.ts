@@ -30,6 +30,8 @@ export interface PlannedTransaction {
   businessDate: string;
   detail?: Record<string, unknown>;
   postings: PostedLine[];
+  /** Reserved with the batch's reads (reserveTransactionIdsSql); writeLedger reserves the missing ones. */
+  transactionId?: bigint;
   /** The outbox event; its payload gets the transaction id added. */
   event: { topic: string; aggregateKey: string; payload: Record<string, unknown> };
 }
@@ -54,23 +56,38 @@ export interface LedgerWrite {
 const s = (value: bigint | null | undefined) =>
   value === null || value === undefined ? null : value.toString();
 
-/** The ledger write: $1 transactions, $2 postings, $3 balances, $4 daily spends, $5 requests, as JSON. */
-export const ledgerWriteText = `with input as materialized (
-       select * from json_to_recordset($1::json) as t(request_key text, kind text, amount_fen bigint,
-         original_transaction_id bigint, card_no text, terminal_id text, merchant_id text, meal_period text,
-         business_date date, detail jsonb, topic text, aggregate_key text, payload jsonb)
-     ), tx as (
-       insert into ledger_transactions (request_key, kind, amount_fen, original_transaction_id, card_no, terminal_id,
-                                        merchant_id, meal_period, business_date, detail)
-       select request_key, kind, amount_fen, original_transaction_id, card_no, terminal_id, merchant_id, meal_period,
-              business_date, detail
-         from input
-       returning transaction_id, request_key
-     ), posted as (
+/**
+ * Transaction ids taken from ledger_transactions' identity sequence, one per row of
+ * generate_series(1, <count>), as text. A statement that reads before the write can reserve them in the same
+ * round trip (the purchase batch's read-and-lock does); an id never used is a gap, as after a rollback.
+ */
+export const reserveTransactionIdsSql = (count: string) =>
+  `array(select nextval('ledger_transactions_transaction_id_seq')::text from generate_series(1, ${count}))`;
+
+export async function reserveTransactionIds(client: Client, count: number): Promise<bigint[]> {
+  const { rows } = await client.query<{ ids: string[] }>(
+    `select ${reserveTransactionIdsSql('$1::int')} as ids`,
+    [count],
+  );
+  return rows[0]!.ids.map(BigInt);
+}
+
+/**
+ * The ledger write: $1 transactions, $2 postings, $3 balances, $4 daily spends, $5 requests, $6 outbox
+ * events, as JSON. Every row arrives whole, its transaction id included, so no part joins another and
+ * nothing comes back.
+ */
+export const ledgerWriteText = `with transactions as (
+       insert into ledger_transactions (transaction_id, request_key, kind, amount_fen, original_transaction_id,
+                                        card_no, terminal_id, merchant_id, meal_period, business_date, detail)
+       overriding system value
+       select * from json_to_recordset($1::json) as t(transaction_id bigint, request_key text, kind text,
+         amount_fen bigint, original_transaction_id bigint, card_no text, terminal_id text, merchant_id text,
+         meal_period text, business_date date, detail jsonb)
+     ), postings as (
        insert into ledger_postings (transaction_id, account_id, amount_fen, balance_fen_after)
-       select tx.transaction_id, p.account_id, p.amount_fen, p.balance_fen_after
-         from json_to_recordset($2::json) as p(request_key text, account_id bigint, amount_fen bigint, balance_fen_after bigint)
-         join tx using (request_key)
+       select * from json_to_recordset($2::json)
+                  as p(transaction_id bigint, account_id bigint, amount_fen bigint, balance_fen_after bigint)
      ), new_balances as materialized (
        select * from json_to_recordset($3::json) as b(account_id bigint, balance_fen bigint)
      ), balances as (
@@ -85,22 +102,18 @@ export const ledgerWriteText = `with input as materialized (
         where c.card_no = d.card_no and c.card_no = any(array(select card_no from new_spends))
      ), events as (
        insert into outbox (topic, aggregate_key, payload)
-       select e.topic, e.aggregate_key, e.payload || jsonb_build_object('transactionId', tx.transaction_id)
-         from input e join tx using (request_key)
+       select * from json_to_recordset($6::json) as e(topic text, aggregate_key text, payload json)
      )
      insert into ledger_requests (request_key, kind, fingerprint, amount_fen, outcome, transaction_id, response)
-     select r.request_key, r.kind, r.fingerprint, r.amount_fen, r.outcome, tx.transaction_id,
-            case when tx.transaction_id is null then r.response
-                 else r.response || jsonb_build_object('transactionId', tx.transaction_id) end
-       from json_to_recordset($5::json)
-              as r(request_key text, kind text, fingerprint text, amount_fen bigint, outcome text, response jsonb)
-       left join tx using (request_key)
-     returning request_key, response`;
+     select * from json_to_recordset($5::json) as r(request_key text, kind text, fingerprint text,
+       amount_fen bigint, outcome text, transaction_id bigint, response jsonb)`;
 
 /**
  * Stores a whole batch in one statement: transactions, their postings, the new balances, daily spending,
  * outbox events and request answers. One round trip however large the batch, so a batch of purchases
- * costs about what one costs. Returns each request's stored answer (with its transaction id).
+ * costs about what one costs. A transaction without an id gets one reserved first (a round trip more).
+ * Returns each request's stored answer: its transaction's id is added to the answer, and to the event's
+ * payload, as `transactionId`.
  */
 export async function writeLedger(
   client: Client,
@@ -117,11 +130,28 @@ export async function writeLedger(
       `transaction ${tx.requestKey} does not balance before writing`,
     );
   }
-  // The batch goes over as five JSON documents, read back into rows by json_to_recordset: one
-  // JSON.stringify each, where 29 array parameters cost pg an escaped array literal per value (a third of
-  // the API's allocations under load, in the swipe benchmark's heap profile). Amounts travel as text.
+  const unnumbered = transactions.filter((t) => t.transactionId === undefined).length;
+  // On a pipelined connection the caller's commit is already queued behind the write: a round trip here
+  // would let it overtake the write.
+  assertLedger(
+    unnumbered === 0 || client.pipeline !== true,
+    'a pipelined ledger write must come with its transaction ids',
+  );
+  const reserved = unnumbered > 0 ? await reserveTransactionIds(client, unnumbered) : [];
+  const idOfKey = new Map<string, bigint>();
+  let nextReserved = 0;
+  const ids = transactions.map((t) => {
+    const id = t.transactionId ?? reserved[nextReserved++]!;
+    idOfKey.set(t.requestKey, id);
+    return id;
+  });
+  const stored = new Map<string, Record<string, unknown>>();
+  // The batch goes over as JSON documents, read back into rows by json_to_recordset: one JSON.stringify
+  // each, where 29 array parameters cost pg an escaped array literal per value (a third of the API's
+  // allocations under load, in the swipe benchmark's heap profile). Amounts travel as text.
   const rowsOf = {
-    transactions: transactions.map((t) => ({
+    transactions: transactions.map((t, index) => ({
+      transaction_id: s(ids[index]),
       request_key: t.requestKey,
       kind: t.kind,
       amount_fen: s(t.amountFen),
@@ -132,13 +162,10 @@ export async function writeLedger(
       meal_period: t.mealPeriod ?? null,
       business_date: t.businessDate,
       detail: t.detail ?? null,
-      topic: t.event.topic,
-      aggregate_key: t.event.aggregateKey,
-      payload: t.event.payload,
     })),
-    postings: transactions.flatMap((t) =>
+    postings: transactions.flatMap((t, index) =>
       t.postings.map((p) => ({
-        request_key: t.requestKey,
+        transaction_id: s(ids[index]),
         account_id: s(p.accountId),
         amount_fen: s(p.amountFen),
         balance_fen_after: s(p.balanceFenAfter),
@@ -146,20 +173,32 @@ export async function writeLedger(
     ),
     balances: balances.map((b) => ({ account_id: s(b.accountId), balance_fen: s(b.balanceFen) })),
     spends: spends.map((d) => ({ card_no: d.cardNo, spent_on: d.spentOn, spent_fen: s(d.spentFen) })),
-    requests: requests.map((r) => ({
-      request_key: r.requestKey,
-      kind: r.kind,
-      fingerprint: r.fingerprint,
-      amount_fen: s(r.amountFen),
-      outcome: r.outcome,
-      response: r.response,
+    requests: requests.map((r) => {
+      const transactionId = idOfKey.get(r.requestKey);
+      const response =
+        transactionId === undefined ? r.response : { ...r.response, transactionId: Number(transactionId) };
+      stored.set(r.requestKey, response);
+      return {
+        request_key: r.requestKey,
+        kind: r.kind,
+        fingerprint: r.fingerprint,
+        amount_fen: s(r.amountFen),
+        outcome: r.outcome,
+        transaction_id: s(transactionId),
+        response,
+      };
+    }),
+    events: transactions.map((t, index) => ({
+      topic: t.event.topic,
+      aggregate_key: t.event.aggregateKey,
+      payload: { ...t.event.payload, transactionId: Number(ids[index]) },
     })),
   };
   // Prepared (the purchase batches, on connections that plan by key: createPurchasePool): each connection
   // parses it once and, after a few runs, keeps one plan for it (its inputs are documents, so one plan fits
   // every batch size). Elsewhere it is planned for each write with the tables as they are then: a plan kept
   // from a young system's first writes would scan accounts and cards whole as they grow.
-  const { rows } = await client.query<{ request_key: string; response: Record<string, unknown> }>({
+  await client.query({
     ...(options.prepared && { name: 'ledger-write' }),
     text: ledgerWriteText,
     values: [
@@ -168,7 +207,8 @@ export async function writeLedger(
       JSON.stringify(rowsOf.balances),
       JSON.stringify(rowsOf.spends),
       JSON.stringify(rowsOf.requests),
+      JSON.stringify(rowsOf.events),
     ],
   });
-  return new Map(rows.map((row) => [row.request_key, row.response]));
+  return stored;
 }
