@@ -19,17 +19,19 @@ export type PurchasePool = Pool & { readonly plansByKey: true };
 /**
  * The purchase batches' own connections, pipelined: a batch is then two round trips (begin + read-and-lock,
  * write + commit) instead of four. Every statement they run finds its rows by key, so sequential scans are
- * off. After a statement's first five runs a connection may switch to one generic plan and keep it until a
- * table it reads is analysed again. Made on a young system, whose ledger tables were a few pages then, that
- * plan scanned them whole as they grew, until autovacuum got to them: a stored-answer lookup of 17 keys took
- * 20 ms at 50,000 requests instead of 0.1 ms, and a 20 s benchmark run never met an analyze.
+ * off. A connection keeps one generic plan of a statement until a table it reads is analysed again. Made
+ * on a young system, whose ledger tables were a few pages then, that plan scanned them whole as they grew,
+ * until autovacuum got to them: a stored-answer lookup of 17 keys took 20 ms at 50,000 requests instead of
+ * 0.1 ms, and a 20 s benchmark run never met an analyze. With lookups by key only, the generic plan is the
+ * one wanted, and it is used from the first run: left to choose, PostgreSQL planned small batches afresh
+ * each time (a third of its CPU at two purchases a batch).
  */
 export function createPurchasePool(databaseUrl: string, connections: number): PurchasePool {
   const pool = createPool(databaseUrl, {
     application: 'onecard-api-purchases',
     max: connections,
     pipeline: true,
-    settings: { enable_seqscan: 'off' },
+    settings: { enable_seqscan: 'off', plan_cache_mode: 'force_generic_plan' },
   });
   return Object.assign(pool, { plansByKey: true as const });
 }
