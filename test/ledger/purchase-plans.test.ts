@@ -65,3 +65,46 @@ test('on the purchase connections, the read and the write find every row by key'
   expect(await tablesScannedWhole(purchasePool, readAndLockText)).toEqual([]);
   expect(await tablesScannedWhole(purchasePool, ledgerWriteText)).toEqual([]);
 });
+
+test('the purchase connections use their generic plans from the first run', async () => {
+  const { rows } = await purchasePool.query<{ plan_cache_mode: string }>('show plan_cache_mode');
+  expect(rows[0]!.plan_cache_mode).toBe('force_generic_plan');
+});
+
+// The ledger's triggers keep one plan per connection of each check (migration 0101): a count of the
+// statement's keys in one primary key, run with sequential scans off.
+const keyProbes = [
+  'select count(*) from ledger_transactions t where t.transaction_id = any($1::bigint[])',
+  'select count(*) from accounts a where a.account_id = any($1::bigint[])',
+];
+
+test('the ledger checks run with sequential scans off and generic plans', async () => {
+  const { rows } = await plainPool.query<{ proname: string; proconfig: string[] }>(
+    `select proname, proconfig from pg_proc
+      where proname in ('ledger_assert_balanced', 'ledger_requests_assert_transactions') order by proname`,
+  );
+  expect(rows).toEqual(
+    ['ledger_assert_balanced', 'ledger_requests_assert_transactions'].map((proname) => ({
+      proname,
+      proconfig: ['enable_seqscan=off', 'plan_cache_mode=force_generic_plan'],
+    })),
+  );
+});
+
+test.each(keyProbes)(
+  'on a young ledger, the check %s probes its keys only with those settings',
+  async (probe) => {
+    expect(await tablesScannedWhole(plainPool, probe)).not.toEqual([]);
+    const client = await plainPool.connect();
+    try {
+      await client.query('set enable_seqscan = off');
+      const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+        `explain (generic_plan, format json) ${probe}`,
+      );
+      expect(JSON.stringify(rows[0]!['QUERY PLAN'])).not.toContain('Seq Scan');
+    } finally {
+      await client.query('reset enable_seqscan');
+      client.release();
+    }
+  },
+);

@@ -220,6 +220,40 @@ describe('online purchases: one row per operation, with its expected outcome', (
     );
     expect(events).toEqual([{ topic: 'ledger.purchase' }]);
   });
+
+  test('purchases sent together, a refusal among them, each name their own transaction and event', async () => {
+    // Sent in the same turn, they go in one batch, whose ids were reserved before any was decided.
+    const sent = [
+      { card: 'rich', fen: 700 },
+      { card: 'poor', fen: 4_000 },
+      { card: 'rich', fen: 300 },
+      { card: 'rich', fen: 400 },
+      { card: 'rich', fen: 500 },
+    ].map((s, index) => ({ ...s, seq: 800_001 + index }));
+    const answers = await Promise.all(sent.map((s) => purchase(s.card, amount(s.fen), { seq: s.seq })));
+    const outcomeOf = (a: (typeof answers)[number]) => a.json().outcome ?? a.json().error.code;
+    expect(answers.map(outcomeOf)).toEqual(['ok', 'insufficient_balance', 'ok', 'ok', 'ok']);
+    for (const [index, answer] of answers.entries()) {
+      if (outcomeOf(answer) !== 'ok') continue;
+      const requestKey = `pos:${school.pos}:${sent[index]!.seq}`;
+      const { rows } = await app.db.query(
+        `select t.request_key, t.amount_fen, r.transaction_id as answered_by, o.payload->>'requestKey' as event_key
+           from ledger_transactions t
+           join ledger_requests r on r.request_key = t.request_key
+           join outbox o on (o.payload->>'transactionId')::bigint = t.transaction_id
+          where t.transaction_id = $1`,
+        [answer.json().transactionId],
+      );
+      expect(rows).toEqual([
+        {
+          request_key: requestKey,
+          amount_fen: BigInt(sent[index]!.fen),
+          answered_by: BigInt(answer.json().transactionId),
+          event_key: requestKey,
+        },
+      ]);
+    }
+  });
 });
 
 describe('idempotency', () => {
