@@ -135,11 +135,9 @@ export const readAndLockText = `with batch_terminals as materialized (
      ), locked_accounts as materialized (
        select a.account_id, a.normal_sign, a.balance_fen, a.floor_fen, a.cardholder_id, a.wallet_kind
          from accounts a
-        where a.account_id in (
-                select w.account_id from locked_cards lc join accounts w on w.cardholder_id = lc.cardholder_id
-                 where w.wallet_kind in ('main', 'subsidy')
-                union
-                select (bt.row->>'payableAccountId')::bigint from batch_terminals bt)
+        where (a.cardholder_id = any(array(select lc.cardholder_id from locked_cards lc))
+               and a.wallet_kind in ('main', 'subsidy'))
+           or a.account_id = any(array(select (bt.row->>'payableAccountId')::bigint from batch_terminals bt))
         order by a.account_id
           for update of a
      )
