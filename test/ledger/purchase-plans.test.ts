@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createPool, type Pool } from '../../core/db/pool.ts';
 import { createPurchasePool, readAndLockText } from '../../core/ledger/store/purchase-batch.ts';
-import { ledgerWriteText } from '../../core/ledger/store/write.ts';
+import { ledgerWriteText, writeLedger } from '../../core/ledger/store/write.ts';
 import { createOwnDatabase } from '../support/own-database.ts';
 import { createCards, createSchool, fund } from './fixture.ts';
 
@@ -36,13 +36,14 @@ afterAll(async () => {
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
   Plans?: PlanNode[];
 }
 
 /**
- * Every table the generic plan of `statement` scans whole, on a connection of `pool`. An index can still be
- * read whole on a young system (the wallets by kind alone, with twenty cardholders): autovacuum's analyze of
- * a table that grew makes every connection plan its statements again, with the new statistics.
+ * Every table and index the generic plan of `statement` reads whole, on a connection of `pool`: a sequential
+ * scan, or an index scan with no condition (an index read whole for its order, or to be joined).
  */
 async function tablesScannedWhole(pool: Pool, statement: string): Promise<string[]> {
   const { rows } = await pool.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
@@ -51,6 +52,9 @@ async function tablesScannedWhole(pool: Pool, statement: string): Promise<string
   const scanned: string[] = [];
   const walk = (node: PlanNode) => {
     if (node['Node Type'] === 'Seq Scan' && node['Relation Name']) scanned.push(node['Relation Name']);
+    // An index read with no condition reads the whole index (for its order, or to join it).
+    if (/^Index (Only )?Scan$/.test(node['Node Type']) && !node['Index Cond'])
+      scanned.push(`${node['Relation Name']} (${node['Index Name']})`);
     node.Plans?.forEach(walk);
   };
   walk(rows[0]!['QUERY PLAN'][0]!.Plan);
@@ -108,3 +112,37 @@ test.each(keyProbes)(
     }
   },
 );
+
+test('a write on a pipelined connection without its transaction ids is refused, and nothing is written', async () => {
+  // Its commit would already be queued: a round trip to reserve ids would let the commit overtake the write.
+  const count = async () =>
+    (await plainPool.query<{ n: number }>('select count(*)::int as n from ledger_transactions')).rows[0]!.n;
+  const before = await count();
+  const client = await purchasePool.connect();
+  try {
+    await client.query('begin');
+    await expect(
+      writeLedger(client, {
+        transactions: [
+          {
+            requestKey: 'plans:no-id',
+            kind: 'transfer',
+            amountFen: 5n,
+            businessDate: '2026-12-01',
+            postings: [
+              { accountId: 1n, amountFen: 5n, balanceFenAfter: 5n },
+              { accountId: 2n, amountFen: -5n, balanceFenAfter: -5n },
+            ],
+            event: { topic: 'ledger.transfer', aggregateKey: 'x', payload: {} },
+          },
+        ],
+        balances: [],
+        requests: [],
+      }),
+    ).rejects.toThrow('a pipelined ledger write must come with its transaction ids');
+    await client.query('rollback');
+  } finally {
+    client.release();
+  }
+  expect(await count()).toBe(before);
+});
