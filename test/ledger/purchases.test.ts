@@ -222,7 +222,7 @@ describe('online purchases: one row per operation, with its expected outcome', (
   });
 
   test('purchases sent together, a refusal among them, each name their own transaction and event', async () => {
-    // Sent in the same turn, they go in one batch, whose ids were reserved before any was decided.
+    // Sent together, they share batches, whose ids are reserved before any purchase is decided.
     const sent = [
       { card: 'rich', fen: 700 },
       { card: 'poor', fen: 4_000 },

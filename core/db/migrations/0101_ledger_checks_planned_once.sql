@@ -8,7 +8,7 @@
 -- rows of one primary key among the statement's distinct keys (`= any(keys)`), and the functions run with
 -- sequential scans off, so the only plan is an index probe of the keys given, whatever the table's size
 -- and whatever its statistics say. Only when a key is missing does a second query name it, for the
--- error message.
+-- error message; that one is planned when it runs (EXECUTE), as its kept plan could read a whole index.
 
 create or replace function ledger_assert_balanced() returns trigger language plpgsql
   set enable_seqscan = off set plan_cache_mode = force_generic_plan as $$
@@ -26,14 +26,16 @@ begin
     into transaction_ids, account_ids from new_postings;
   if (select count(*) from ledger_transactions t where t.transaction_id = any(transaction_ids))
      < cardinality(transaction_ids) then
-    select id into bad from unnest(transaction_ids) id
-     where not exists (select 1 from ledger_transactions t where t.transaction_id = id) limit 1;
+    execute 'select id from unnest($1) id
+              where not exists (select 1 from ledger_transactions t where t.transaction_id = id) limit 1'
+      into bad using transaction_ids;
     raise exception 'ledger assertion: postings of transaction % that does not exist', bad
       using errcode = '23503';
   end if;
   if (select count(*) from accounts a where a.account_id = any(account_ids)) < cardinality(account_ids) then
-    select id into bad from unnest(account_ids) id
-     where not exists (select 1 from accounts a where a.account_id = id) limit 1;
+    execute 'select id from unnest($1) id
+              where not exists (select 1 from accounts a where a.account_id = id) limit 1'
+      into bad using account_ids;
     raise exception 'ledger assertion: a posting on account % that does not exist', bad
       using errcode = '23503';
   end if;
@@ -51,8 +53,9 @@ begin
   if transaction_ids is not null
      and (select count(*) from ledger_transactions t where t.transaction_id = any(transaction_ids))
          < cardinality(transaction_ids) then
-    select id into bad from unnest(transaction_ids) id
-     where not exists (select 1 from ledger_transactions t where t.transaction_id = id) limit 1;
+    execute 'select id from unnest($1) id
+              where not exists (select 1 from ledger_transactions t where t.transaction_id = id) limit 1'
+      into bad using transaction_ids;
     raise exception 'ledger assertion: a request answered by transaction % that does not exist', bad
       using errcode = '23503';
   end if;

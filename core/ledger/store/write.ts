@@ -57,12 +57,13 @@ const s = (value: bigint | null | undefined) =>
   value === null || value === undefined ? null : value.toString();
 
 /**
- * Transaction ids taken from ledger_transactions' identity sequence, one per row of
- * generate_series(1, <count>), as text. A statement that reads before the write can reserve them in the same
- * round trip (the purchase batch's read-and-lock does); an id never used is a gap, as after a rollback.
+ * An SQL expression: an array of `countSql` transaction ids (SQL text, never a value from outside) from
+ * ledger_transactions' identity sequence, as text. A statement that reads before the write can reserve them
+ * in the same round trip (the purchase batch's read-and-lock does). An id never used is a gap, as after a
+ * rollback, and ids follow neither commit nor posting order: a batch reserves its ids before it decides.
  */
-export const reserveTransactionIdsSql = (count: string) =>
-  `array(select nextval('ledger_transactions_transaction_id_seq')::text from generate_series(1, ${count}))`;
+export const reserveTransactionIdsSql = (countSql: string) =>
+  `array(select nextval('ledger_transactions_transaction_id_seq')::text from generate_series(1, ${countSql}))`;
 
 export async function reserveTransactionIds(client: Client, count: number): Promise<bigint[]> {
   const { rows } = await client.query<{ ids: string[] }>(
@@ -195,9 +196,9 @@ export async function writeLedger(
     })),
   };
   // Prepared (the purchase batches, on connections that plan by key: createPurchasePool): each connection
-  // parses it once and, after a few runs, keeps one plan for it (its inputs are documents, so one plan fits
-  // every batch size). Elsewhere it is planned for each write with the tables as they are then: a plan kept
-  // from a young system's first writes would scan accounts and cards whole as they grow.
+  // parses it once and keeps its generic plan (its inputs are documents, so one plan fits every batch size).
+  // Elsewhere it is planned for each write with the tables as they are then: a plan kept from a young
+  // system's first writes would scan accounts and cards whole as they grow.
   await client.query({
     ...(options.prepared && { name: 'ledger-write' }),
     text: ledgerWriteText,
