@@ -113,6 +113,45 @@ test.each(keyProbes)(
   },
 );
 
+test('on a young ledger, the checks of a write scan neither transactions nor accounts whole', async () => {
+  // The triggers themselves, through a real write. pg_stat_xact_user_tables counts this backend's scans
+  // not yet reported (earlier transactions' too), so the write's own are the difference.
+  const { rows: accounts } = await plainPool.query<{ account_id: string }>(
+    `select account_id::text from accounts where wallet_kind = 'main' order by account_id limit 2`,
+  );
+  const client = await plainPool.connect();
+  const wholeScans = async () =>
+    (
+      await client.query<{ relname: string; seq_scan: number }>(
+        `select relname, seq_scan::int from pg_stat_xact_user_tables
+          where relname in ('accounts', 'ledger_transactions') order by relname`,
+      )
+    ).rows;
+  try {
+    await client.query('begin');
+    const before = await wholeScans();
+    const { rows: made } = await client.query<{ transaction_id: string }>(
+      `insert into ledger_transactions (request_key, kind, amount_fen, business_date)
+       values ('plans:checked', 'transfer', 5, current_date) returning transaction_id::text`,
+    );
+    const transactionId = made[0]!.transaction_id;
+    await client.query(
+      `insert into ledger_postings (transaction_id, account_id, amount_fen, balance_fen_after)
+       values ($1, $2, 5, 0), ($1, $3, -5, 0)`,
+      [transactionId, accounts[0]!.account_id, accounts[1]!.account_id],
+    );
+    await client.query(
+      `insert into ledger_requests (request_key, kind, fingerprint, outcome, transaction_id, response)
+       values ('plans:checked', 'transfer', 'f', 'ok', $1, '{}')`,
+      [transactionId],
+    );
+    expect(await wholeScans()).toEqual(before);
+  } finally {
+    await client.query('rollback');
+    client.release();
+  }
+});
+
 test('a write on a pipelined connection without its transaction ids is refused, and nothing is written', async () => {
   // Its commit would already be queued: a round trip to reserve ids would let the commit overtake the write.
   const count = async () =>

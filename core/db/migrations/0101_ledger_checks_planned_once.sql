@@ -10,6 +10,23 @@
 -- and whatever its statistics say. Only when a key is missing does a second query name it, for the
 -- error message; that one is planned when it runs (EXECUTE), as its kept plan could read a whole index.
 
+-- The first of `transaction_ids` (distinct) that is not a transaction, or null: both triggers check it.
+create function ledger_missing_transaction(transaction_ids bigint[]) returns bigint language plpgsql stable
+  set enable_seqscan = off set plan_cache_mode = force_generic_plan as $$
+declare
+  missing bigint;
+begin
+  if transaction_ids is null
+     or (select count(*) from ledger_transactions t where t.transaction_id = any(transaction_ids))
+        = cardinality(transaction_ids) then
+    return null;
+  end if;
+  execute 'select id from unnest($1) id
+            where not exists (select 1 from ledger_transactions t where t.transaction_id = id) limit 1'
+    into missing using transaction_ids;
+  return missing;
+end $$;
+
 create or replace function ledger_assert_balanced() returns trigger language plpgsql
   set enable_seqscan = off set plan_cache_mode = force_generic_plan as $$
 declare
@@ -24,11 +41,8 @@ begin
   end if;
   select array_agg(distinct transaction_id), array_agg(distinct account_id)
     into transaction_ids, account_ids from new_postings;
-  if (select count(*) from ledger_transactions t where t.transaction_id = any(transaction_ids))
-     < cardinality(transaction_ids) then
-    execute 'select id from unnest($1) id
-              where not exists (select 1 from ledger_transactions t where t.transaction_id = id) limit 1'
-      into bad using transaction_ids;
+  bad := ledger_missing_transaction(transaction_ids);
+  if bad is not null then
     raise exception 'ledger assertion: postings of transaction % that does not exist', bad
       using errcode = '23503';
   end if;
@@ -46,16 +60,10 @@ create or replace function ledger_requests_assert_transactions() returns trigger
   set enable_seqscan = off set plan_cache_mode = force_generic_plan as $$
 declare
   bad bigint;
-  transaction_ids bigint[];
 begin
-  select array_agg(distinct transaction_id) into transaction_ids
-    from new_requests where transaction_id is not null;
-  if transaction_ids is not null
-     and (select count(*) from ledger_transactions t where t.transaction_id = any(transaction_ids))
-         < cardinality(transaction_ids) then
-    execute 'select id from unnest($1) id
-              where not exists (select 1 from ledger_transactions t where t.transaction_id = id) limit 1'
-      into bad using transaction_ids;
+  bad := ledger_missing_transaction(
+    array(select distinct transaction_id from new_requests where transaction_id is not null));
+  if bad is not null then
     raise exception 'ledger assertion: a request answered by transaction % that does not exist', bad
       using errcode = '23503';
   end if;
@@ -108,3 +116,5 @@ begin
   end if;
   return null;
 end $$;
+
+drop function ledger_missing_transaction(bigint[]);
