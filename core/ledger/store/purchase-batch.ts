@@ -61,6 +61,11 @@ const terminalJson = (lane: string) => `json_build_object('terminalId', t.termin
 
 type Row = { kind: 'r' | 't' | 'c' | 'a' | 'n'; row: Record<string, unknown> };
 
+/** The 'n' row of a batch's read: a transaction id for each of its request keys ($1, distinct). */
+const reservedIdsRow = `select 'n', json_build_object('ids', ${reserveTransactionIdsSql('cardinality($1::text[])')})`;
+
+const parseReservedIds = (row: Record<string, unknown>) => (row.ids as string[]).map(BigInt);
+
 function parseRequest(row: Record<string, unknown>): StoredRequest {
   const r = row as { requestKey: string; fingerprint: string; amountFen: string | null; outcome: string };
   return { ...r, amountFen: big(r.amountFen), response: row.response };
@@ -101,7 +106,7 @@ export async function readRequestsAndTerminals(
        from terminals t left join merchants m on m.merchant_id = t.merchant_id
       where t.terminal_id = any($2::text[])
      union all
-     select 'n', json_build_object('ids', ${reserveTransactionIdsSql('cardinality($1::text[])')})`,
+     ${reservedIdsRow}`,
     [requestKeys, terminalIds, payableLane],
   );
   const stored = new Map<string, StoredRequest>();
@@ -110,7 +115,7 @@ export async function readRequestsAndTerminals(
   for (const { kind, row } of rows) {
     if (kind === 'r') stored.set(row.requestKey as string, parseRequest(row));
     else if (kind === 't') terminals.set(row.terminalId as string, parseTerminal(row));
-    else transactionIds = (row.ids as string[]).map(BigInt);
+    else transactionIds = parseReservedIds(row);
   }
   return { stored, terminals, transactionIds };
 }
@@ -159,7 +164,7 @@ export const readAndLockText = `with batch_terminals as materialized (
               'cardholderId', la.cardholder_id::text, 'walletKind', la.wallet_kind)
        from locked_accounts la
      union all
-     select 'n', json_build_object('ids', ${reserveTransactionIdsSql('cardinality($1::text[])')})`;
+     ${reservedIdsRow}`;
 
 /**
  * The whole read side of a batch in one statement: the stored answers of its request keys, its
@@ -223,7 +228,7 @@ export async function readAndLockBatch(
       };
       cards.set(card.cardNo, card);
       byHolder.set(c.cardholderId!, [...(byHolder.get(c.cardholderId!) ?? []), card]);
-    } else if (kind === 'n') transactionIds = (row.ids as string[]).map(BigInt);
+    } else if (kind === 'n') transactionIds = parseReservedIds(row);
     else {
       const a = row as Record<string, string | null> & { normalSign: number };
       const accountId = BigInt(a.accountId!);

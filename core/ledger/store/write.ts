@@ -140,9 +140,8 @@ export async function writeLedger(
   );
   const reserved = unnumbered > 0 ? await reserveTransactionIds(client, unnumbered) : [];
   const idOfKey = new Map<string, bigint>();
-  let nextReserved = 0;
   const ids = transactions.map((t) => {
-    const id = t.transactionId ?? reserved[nextReserved++]!;
+    const id = t.transactionId ?? reserved.shift()!;
     idOfKey.set(t.requestKey, id);
     return id;
   });
