@@ -25,16 +25,18 @@ import { replacementRoutes } from './routes/replacements/index.ts';
 import { settlementRoutes } from './routes/settlements/index.ts';
 import { processRoutes } from './routes/processes.ts';
 
+/** Fastify's options of the API (and of the swipe benchmark's route floor, which must parse the same way). */
+export const fastifyOptions = {
+  bodyLimit: 10 * 1024 * 1024,
+  ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+} as const;
+
 /**
  * Start-up order: external components (config, database, warehouse, Temporal), then the app's own
  * plugins (errors, OpenAPI), then routes and the console.
  */
 export async function buildApp(config: ApiConfig, logger?: Logger): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: logger,
-    bodyLimit: 10 * 1024 * 1024,
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
-  }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: logger, ...fastifyOptions }) as unknown as FastifyInstance;
 
   await app.register(configPlugin, { config });
   await app.register(databasePlugin);

@@ -12,18 +12,15 @@ import { sendAnswer } from './reply.ts';
 import {
   amountFen,
   cardNo,
-  deduction,
-  okAnswer,
+  ledgerResponses as responses,
   operatorId,
-  refusalResponses,
+  purchaseRouteSchema,
   requestId,
-  terminalId,
   transactionId,
   wallet,
 } from './schemas.ts';
 
 type Json<T> = { Body: T };
-const responses = { 200: okAnswer, ...refusalResponses };
 const tags = ['ledger'];
 
 /** Every write here is idempotent: a purchase on terminalId + terminalSeq, every other write on requestId. */
@@ -39,23 +36,7 @@ export async function moneyRoutes(app: FastifyInstance): Promise<void> {
   >(
     '/api/ledger/purchases',
     {
-      schema: {
-        summary: 'Online purchase at a POS (在线消费); idempotent on terminalId + terminalSeq',
-        tags,
-        body: {
-          type: 'object',
-          required: ['terminalId', 'terminalSeq', 'cardNo', 'deduction'],
-          additionalProperties: false,
-          properties: {
-            terminalId,
-            terminalSeq: { type: 'integer', minimum: 0, maximum: 2_147_483_647 },
-            cardNo,
-            deduction,
-            pin: { type: 'string', pattern: '^[0-9]{6}$' },
-          },
-        },
-        response: responses,
-      },
+      schema: purchaseRouteSchema,
     },
     async (request, reply) => {
       const body = request.body;

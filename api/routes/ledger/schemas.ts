@@ -81,3 +81,25 @@ export const okAnswer = {
 } as const;
 
 export const refusalResponses = { '4xx': { $ref: 'Error#' }, 503: { $ref: 'Error#' } } as const;
+
+/** The answers of a ledger write: its own on success, the one error format on a refusal. */
+export const ledgerResponses = { 200: okAnswer, ...refusalResponses } as const;
+
+/** The online purchase's route; the swipe benchmark's route floor (bench/parts/route-floor.ts) serves it too. */
+export const purchaseRouteSchema = {
+  summary: 'Online purchase at a POS (在线消费); idempotent on terminalId + terminalSeq',
+  tags: ['ledger'],
+  body: {
+    type: 'object',
+    required: ['terminalId', 'terminalSeq', 'cardNo', 'deduction'],
+    additionalProperties: false,
+    properties: {
+      terminalId,
+      terminalSeq: { type: 'integer', minimum: 0, maximum: 2_147_483_647 },
+      cardNo,
+      deduction,
+      pin: { type: 'string', pattern: '^[0-9]{6}$' },
+    },
+  },
+  response: ledgerResponses,
+} as const;
