@@ -5,7 +5,10 @@
 //  2. pgbench's built-in tpcb-like script on it (its own database, scale 10), for the same duration;
 //  3. the API process (api/main.ts) with 100k cardholders, and simulated POS terminals sending online
 //     purchases over HTTP, each on a keep-alive connection of its own (bench/parts/keep-alive-post.ts),
-//     one request at a time, cards drawn at random.
+//     one request at a time, cards drawn at random;
+//  4. the same terminals for 10 s against the route floor (bench/parts/route-floor.ts): the purchase route
+//     alone, no ledger behind it, at about the same rate. Its CPU per request is the HTTP part of a
+//     purchase, which pgbench (a C client speaking PostgreSQL's protocol) has no counterpart for.
 // pgbench is Debian's (/usr/lib/postgresql/<v>/bin/pgbench, package postgresql-<v>; `apt-get install
 // postgresql-15` ships it: stop and disable the system cluster it may start). The last line is
 // {"purchasesPerS":…,"pgbenchTps":…,"ratio":…,"p50Ms":…,"p99Ms":…,"apiRssMb":…}.
@@ -137,7 +140,13 @@ function pgbenchEnv(port: number, password: string): NodeJS.ProcessEnv {
   };
 }
 
-function runPgbench(pgbench: string, port: number, password: string, pgPid: number): number {
+/** pgbench's transactions per second, and the whole machine's busy share (of 2.0) and CPU ms per transaction. */
+function runPgbench(
+  pgbench: string,
+  port: number,
+  password: string,
+  pgPid: number,
+): { tps: number; machineShare: number; machineMsPerTransaction: number } {
   const env = pgbenchEnv(port, password);
   const before = { postgres: cpuSecondsOfTree(pgPid), machine: machineBusySeconds(), at: performance.now() };
   const out = execFileSync(
@@ -165,7 +174,7 @@ function runPgbench(pgbench: string, port: number, password: string, pgPid: numb
   if (!match) throw new Error(`no tps in pgbench output:\n${out}`);
   const transactions = Number(/transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
   console.log(
-    `  pgbench CPU (of one core): PostgreSQL ${((postgresS / wallS) * 100).toFixed(0)} % (${((postgresS * 1000) / Math.max(1, transactions)).toFixed(2)} ms per transaction), whole machine ${((machineS / wallS) * 100).toFixed(0)} % of 200 %`,
+    `  pgbench CPU (of one core): PostgreSQL ${((postgresS / wallS) * 100).toFixed(0)} % (${((postgresS * 1000) / Math.max(1, transactions)).toFixed(2)} ms per transaction), whole machine ${((machineS / wallS) * 100).toFixed(0)} % of 200 % (${((machineS * 1000) / Math.max(1, transactions)).toFixed(2)} ms per transaction)`,
   );
   process.stdout.write(
     out
@@ -174,12 +183,17 @@ function runPgbench(pgbench: string, port: number, password: string, pgPid: numb
       .map((l) => `  pgbench: ${l}\n`)
       .join(''),
   );
-  return Number(match[1]);
+  return {
+    tps: Number(match[1]),
+    machineShare: machineS / wallS,
+    machineMsPerTransaction: (machineS * 1000) / Math.max(1, transactions),
+  };
 }
 
 async function drive(
   apiPort: number,
   cards: string[],
+  measuredS: number,
   window: { start(): void; end(): void },
 ): Promise<{ ok: number; refused: number; latenciesMs: number[]; wallS: number }> {
   const latenciesMs: number[] = [];
@@ -215,7 +229,7 @@ async function drive(
   measuring = true;
   window.start();
   const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  await new Promise((resolve) => setTimeout(resolve, measuredS * 1000));
   measuring = false;
   window.end();
   const wallS = (performance.now() - started) / 1000;
@@ -223,6 +237,33 @@ async function drive(
   await Promise.all(terminals);
   for (const link of links) link.close();
   return { ok, refused, latenciesMs, wallS };
+}
+
+/**
+ * CPU seconds of each given process tree, of this process (the load generator) and of the whole machine,
+ * over drive()'s measured window.
+ */
+function cpuWindow<K extends string>(pids: Record<K, number>) {
+  type Sample = Record<K | 'driver' | 'machine', number>;
+  const sample = (): Sample => {
+    const usage = process.cpuUsage();
+    const trees = Object.entries<number>(pids).map(([name, pid]) => [name, cpuSecondsOfTree(pid)]);
+    return {
+      ...Object.fromEntries(trees),
+      driver: (usage.user + usage.system) / 1e6,
+      machine: machineBusySeconds(),
+    } as Sample;
+  };
+  let first = sample();
+  const cpu = {} as Sample;
+  const window = {
+    start: () => void (first = sample()),
+    end: () => {
+      const last = sample();
+      for (const key of Object.keys(last) as Array<keyof Sample>) cpu[key] = last[key] - first[key];
+    },
+  };
+  return { cpu, window };
 }
 
 /**
@@ -237,6 +278,42 @@ async function updateCounts(pool: pg.Pool): Promise<Record<string, { updates: nu
        from pg_stat_user_tables where relname in ('accounts', 'cards') order by relname`,
   );
   return Object.fromEntries(rows.map((r) => [r.relname, { updates: r.updates, hot: r.hot }]));
+}
+
+/**
+ * The same terminals against the route floor (bench/parts/route-floor.ts): the purchase route with no ledger
+ * behind it, answering after the real run's mean latency, so at about its rate. What that costs the API and
+ * the load generator per request is the part of a purchase that has no counterpart in pgbench.
+ */
+async function measureRouteFloor(cards: string[], real: { latenciesMs: number[] }): Promise<void> {
+  const meanMs = real.latenciesMs.reduce((sum, ms) => sum + ms, 0) / Math.max(1, real.latenciesMs.length);
+  const port = await freePort();
+  const floor = await startChild(
+    {
+      name: 'route-floor',
+      entry: 'bench/parts/route-floor.ts',
+      nodeFlags: apiNodeFlags,
+      env: {
+        ONECARD_VAR_DIR: varDir,
+        LOG_LEVEL: 'warn',
+        FLOOR_PORT: String(port),
+        // Less the time a request spends on the wire and in the two event loops (about a millisecond).
+        FLOOR_DELAY_MS: String(Math.max(0, Math.round(meanMs) - 1)),
+      },
+      ready: (_child, signal) =>
+        pollUntil(async () => void (await fetch(`http://127.0.0.1:${port}/`)).arrayBuffer(), signal),
+      readyTimeoutMs: 60_000,
+    },
+    sink,
+  );
+  children.push(floor);
+  const floorSeconds = 10;
+  const { cpu, window } = cpuWindow({ api: floor.pid });
+  const run = await drive(port, cards, floorSeconds, window);
+  const perRequestMs = (s: number) => ((s * 1000) / Math.max(1, run.ok)).toFixed(3);
+  console.log(
+    `route floor (the purchase route, no ledger), ${floorSeconds} s: ${Math.round(run.ok / run.wallS)} requests/s, ${run.refused} refused; ms per request: API ${perRequestMs(cpu.api)}, load generator ${perRequestMs(cpu.driver)}, whole machine ${perRequestMs(cpu.machine)}`,
+  );
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -283,7 +360,8 @@ try {
     stdio: 'ignore',
   });
   await pool.query('checkpoint');
-  const pgbenchTps = runPgbench(pgbench, pgPort, password, postgres.pid);
+  const pgbenchRun = runPgbench(pgbench, pgPort, password, postgres.pid);
+  const pgbenchTps = pgbenchRun.tps;
 
   children.push(
     await startChild(
@@ -317,26 +395,20 @@ try {
   await pool.query('checkpoint');
   console.log(`purchases: ${terminalCount} terminals, ${seconds} s after a 3 s warm-up`);
   const pgPid = children[0]!.pid;
-  const cpu = { api: 0, postgres: 0, driver: 0, machine: 0 };
-  const sample = () => ({
-    api: cpuSecondsOfTree(apiPid),
-    postgres: cpuSecondsOfTree(pgPid),
-    driver: ((usage) => (usage.user + usage.system) / 1e6)(process.cpuUsage()),
-    machine: machineBusySeconds(),
-  });
-  let first = sample();
   const hotBefore = await updateCounts(pool);
-  const run = await drive(apiPort, cards, {
-    start: () => void (first = sample()),
-    end: () => {
-      const last = sample();
-      for (const key of Object.keys(cpu) as Array<keyof typeof cpu>) cpu[key] = last[key] - first[key];
-    },
-  });
+  const { cpu, window } = cpuWindow({ api: apiPid, postgres: pgPid });
+  const run = await drive(apiPort, cards, seconds, window);
   const share = (s: number) => `${((s / run.wallS) * 100).toFixed(0)} %`;
   const perPurchaseMs = (s: number) => ((s * 1000) / Math.max(1, run.ok)).toFixed(2);
   console.log(
-    `  CPU (of one core) during the measured window: API ${share(cpu.api)}, PostgreSQL ${share(cpu.postgres)}, load generator ${share(cpu.driver)}, whole machine ${share(cpu.machine)} of 200 % (the rest is other programs); ms per purchase: API ${perPurchaseMs(cpu.api)}, PostgreSQL ${perPurchaseMs(cpu.postgres)}`,
+    `  CPU (of one core) during the measured window: API ${share(cpu.api)}, PostgreSQL ${share(cpu.postgres)}, load generator ${share(cpu.driver)}, whole machine ${share(cpu.machine)} of 200 % (the rest is other programs); ms per purchase: API ${perPurchaseMs(cpu.api)}, PostgreSQL ${perPurchaseMs(cpu.postgres)}, whole machine ${perPurchaseMs(cpu.machine)}`,
+  );
+  // purchases/s ÷ tps = (machine CPU per transaction ÷ per purchase) × (machine busy share, ours ÷ pgbench's):
+  // what each costs, and how much of the machine each run keeps busy.
+  const costFactor = pgbenchRun.machineMsPerTransaction / ((cpu.machine * 1000) / Math.max(1, run.ok));
+  const useFactor = cpu.machine / run.wallS / pgbenchRun.machineShare;
+  console.log(
+    `  ratio ≈ ${costFactor.toFixed(2)} (pgbench's machine CPU per transaction ÷ ours per purchase) × ${useFactor.toFixed(2)} (machine busy, ours ÷ pgbench's)`,
   );
   if (profileLines.length > 0)
     console.log(`  batch profile (API, last 5 s): ${profileLines[profileLines.length - 1]}`);
@@ -365,6 +437,7 @@ try {
       .join(', ')}`,
   );
   await pool.end();
+  await measureRouteFloor(cards, run);
   console.log(
     JSON.stringify({
       purchasesPerS: Math.round(purchasesPerS),
