@@ -173,8 +173,9 @@ function runPgbench(
   const match = /tps = ([\d.]+)/.exec(out);
   if (!match) throw new Error(`no tps in pgbench output:\n${out}`);
   const transactions = Number(/transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
+  const perTransactionMs = (s: number) => (s * 1000) / Math.max(1, transactions);
   console.log(
-    `  pgbench CPU (of one core): PostgreSQL ${((postgresS / wallS) * 100).toFixed(0)} % (${((postgresS * 1000) / Math.max(1, transactions)).toFixed(2)} ms per transaction), whole machine ${((machineS / wallS) * 100).toFixed(0)} % of 200 % (${((machineS * 1000) / Math.max(1, transactions)).toFixed(2)} ms per transaction)`,
+    `  pgbench CPU (of one core): PostgreSQL ${((postgresS / wallS) * 100).toFixed(0)} % (${perTransactionMs(postgresS).toFixed(2)} ms per transaction), whole machine ${((machineS / wallS) * 100).toFixed(0)} % of 200 % (${perTransactionMs(machineS).toFixed(2)} ms per transaction)`,
   );
   process.stdout.write(
     out
@@ -186,7 +187,7 @@ function runPgbench(
   return {
     tps: Number(match[1]),
     machineShare: machineS / wallS,
-    machineMsPerTransaction: (machineS * 1000) / Math.max(1, transactions),
+    machineMsPerTransaction: perTransactionMs(machineS),
   };
 }
 
@@ -361,7 +362,6 @@ try {
   });
   await pool.query('checkpoint');
   const pgbenchRun = runPgbench(pgbench, pgPort, password, postgres.pid);
-  const pgbenchTps = pgbenchRun.tps;
 
   children.push(
     await startChild(
@@ -399,13 +399,13 @@ try {
   const { cpu, window } = cpuWindow({ api: apiPid, postgres: pgPid });
   const run = await drive(apiPort, cards, seconds, window);
   const share = (s: number) => `${((s / run.wallS) * 100).toFixed(0)} %`;
-  const perPurchaseMs = (s: number) => ((s * 1000) / Math.max(1, run.ok)).toFixed(2);
+  const perPurchaseMs = (s: number) => (s * 1000) / Math.max(1, run.ok);
   console.log(
-    `  CPU (of one core) during the measured window: API ${share(cpu.api)}, PostgreSQL ${share(cpu.postgres)}, load generator ${share(cpu.driver)}, whole machine ${share(cpu.machine)} of 200 % (the rest is other programs); ms per purchase: API ${perPurchaseMs(cpu.api)}, PostgreSQL ${perPurchaseMs(cpu.postgres)}, whole machine ${perPurchaseMs(cpu.machine)}`,
+    `  CPU (of one core) during the measured window: API ${share(cpu.api)}, PostgreSQL ${share(cpu.postgres)}, load generator ${share(cpu.driver)}, whole machine ${share(cpu.machine)} of 200 % (the rest is other programs); ms per purchase: API ${perPurchaseMs(cpu.api).toFixed(2)}, PostgreSQL ${perPurchaseMs(cpu.postgres).toFixed(2)}, whole machine ${perPurchaseMs(cpu.machine).toFixed(2)}`,
   );
   // purchases/s ÷ tps = (machine CPU per transaction ÷ per purchase) × (machine busy share, ours ÷ pgbench's):
   // what each costs, and how much of the machine each run keeps busy.
-  const costFactor = pgbenchRun.machineMsPerTransaction / ((cpu.machine * 1000) / Math.max(1, run.ok));
+  const costFactor = pgbenchRun.machineMsPerTransaction / perPurchaseMs(cpu.machine);
   const useFactor = cpu.machine / run.wallS / pgbenchRun.machineShare;
   console.log(
     `  ratio ≈ ${costFactor.toFixed(2)} (pgbench's machine CPU per transaction ÷ ours per purchase) × ${useFactor.toFixed(2)} (machine busy, ours ÷ pgbench's)`,
@@ -441,8 +441,8 @@ try {
   console.log(
     JSON.stringify({
       purchasesPerS: Math.round(purchasesPerS),
-      pgbenchTps: Math.round(pgbenchTps),
-      ratio: Number((purchasesPerS / pgbenchTps).toFixed(2)),
+      pgbenchTps: Math.round(pgbenchRun.tps),
+      ratio: Number((purchasesPerS / pgbenchRun.tps).toFixed(2)),
       p50Ms: Number(percentile(sorted, 0.5).toFixed(1)),
       p99Ms: Number(percentile(sorted, 0.99).toFixed(1)),
       apiRssMb,

@@ -79,7 +79,7 @@ async function readBatch(client: Client, commands: readonly PurchaseCommand[], p
   }
   const { stored, terminals, transactionIds } = await readRequestsAndTerminals(
     client,
-    [...new Set(requestKeys)],
+    requestKeys,
     terminalIds,
     payableLane,
   );

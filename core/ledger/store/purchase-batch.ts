@@ -86,8 +86,8 @@ function parseTerminal(row: Record<string, unknown>): TerminalState {
 }
 
 /**
- * Stored answers of the batch's request keys, its terminals, and a transaction id for each of its
- * requests, in one query.
+ * Stored answers of the batch's request keys, its terminals, and a transaction id for each distinct
+ * request key, in one query.
  */
 export async function readRequestsAndTerminals(
   client: Client,
@@ -107,7 +107,7 @@ export async function readRequestsAndTerminals(
       where t.terminal_id = any($2::text[])
      union all
      ${reservedIdsRow}`,
-    [requestKeys, terminalIds, payableLane],
+    [[...new Set(requestKeys)], terminalIds, payableLane],
   );
   const stored = new Map<string, StoredRequest>();
   const terminals = new Map<string, TerminalState>();
